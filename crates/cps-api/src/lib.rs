@@ -1,0 +1,18 @@
+//! The CPS HTTP API: routes, request signing, and problem+json errors.
+//!
+//! This crate knows HTTP and nothing about SQL: it authenticates and parses
+//! requests, hands validated commands to `cps-payments`, and turns outcomes
+//! into responses.
+
+mod auth;
+mod context;
+mod json_body;
+mod problem;
+mod query;
+mod routes;
+mod startup;
+mod state;
+mod timestamp;
+
+pub use auth::sign;
+pub use startup::{Server, ServerConfig};

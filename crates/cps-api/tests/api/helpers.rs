@@ -1,0 +1,174 @@
+//! A test application with one method per endpoint, signing like a client.
+
+use std::sync::atomic::{AtomicI64, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use cps_api::{Server, ServerConfig};
+use cps_billers::Simulator;
+use cps_domain::{Catalog, Money};
+use cps_store::Store;
+use serde_json::Value;
+
+pub const PAY_PATH: &str = "/cps/v2/operation/use/pay";
+pub const BALANCE_PATH: &str = "/cps/v2/operation/get/balance";
+pub const SERVICES_PATH: &str = "/cps/v2/list/basic_services";
+
+/// The contract's example payment.
+pub const EXAMPLE_PAYMENT: &str = r#"{"numberService":"04243675525","idTypeService":57,"amount":10}"#;
+
+pub struct TestApp {
+    pub base_url: String,
+    pub store: Store,
+    pub simulator: Arc<Simulator>,
+    pub http: reqwest::Client,
+    pub api_key: String,
+    pub secret: String,
+    _directory: tempfile::TempDir,
+}
+
+/// An HTTP answer read whole.
+#[derive(Debug)]
+pub struct Answer {
+    pub status: u16,
+    pub headers: reqwest::header::HeaderMap,
+    pub text: String,
+}
+
+impl Answer {
+    pub fn json(&self) -> Value {
+        serde_json::from_str(&self.text).unwrap_or_else(|error| panic!("body is not JSON ({error}): {}", self.text))
+    }
+
+    pub fn code(&self) -> String {
+        self.json()["code"].as_str().unwrap_or_default().to_string()
+    }
+
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name).and_then(|value| value.to_str().ok())
+    }
+}
+
+/// Starts a server with a client whose float is 1,000,000.00.
+pub async fn spawn_app() -> TestApp {
+    spawn_app_with_float("1000000.00").await
+}
+
+/// Starts a server with a client whose float is `float` (a decimal string).
+pub async fn spawn_app_with_float(float: &str) -> TestApp {
+    spawn_app_with(float, ServerConfig::default()).await
+}
+
+pub async fn spawn_app_with(float: &str, mut config: ServerConfig) -> TestApp {
+    let directory = tempfile::tempdir().expect("temporary folder");
+    let url = format!("sqlite://{}", directory.path().join("cps.db").display());
+    let store = Store::open(&url).await.expect("store opens");
+
+    let client = store.create_client("test client").await.expect("client created");
+    let float = Money::parse_decimal(float).expect("float parses");
+    if float > Money::ZERO {
+        store.credit_client(&client.api_key, float).await.expect("float credited");
+    }
+
+    let simulator = Arc::new(Simulator::default());
+    config.listen = "127.0.0.1:0".parse().unwrap();
+    let server = Server::bind(config, store.clone(), Arc::new(Catalog::default_catalog()), simulator.clone())
+        .await
+        .expect("server binds");
+    let base_url = format!("http://{}", server.local_addr());
+    tokio::spawn(server.run(std::future::pending()));
+
+    TestApp {
+        base_url,
+        store,
+        simulator,
+        http: reqwest::Client::builder().timeout(Duration::from_secs(30)).build().unwrap(),
+        api_key: client.api_key,
+        secret: client.secret,
+        _directory: directory,
+    }
+}
+
+/// A fresh nonce for each call: the current time in milliseconds, made
+/// strictly increasing so two requests in one millisecond differ.
+pub fn nonce() -> String {
+    static LAST: AtomicI64 = AtomicI64::new(0);
+    let now = cps_store::now_ms();
+    let value = LAST.fetch_update(Ordering::SeqCst, Ordering::SeqCst, |last| Some(now.max(last + 1))).unwrap();
+    now.max(value + 1).to_string()
+}
+
+impl TestApp {
+    pub fn url(&self, path_and_query: &str) -> String {
+        format!("{}{}", self.base_url, path_and_query)
+    }
+
+    /// Sends a request with the given headers and body, signed by nothing.
+    pub async fn send(&self, request: reqwest::RequestBuilder) -> Answer {
+        let response = request.send().await.expect("request reaches the server");
+        let status = response.status().as_u16();
+        let headers = response.headers().clone();
+        let text = response.text().await.expect("body reads");
+        Answer { status, headers, text }
+    }
+
+    /// POSTs `body` as JSON, signed over exactly its bytes.
+    pub async fn post_signed(&self, path: &str, body: &str) -> Answer {
+        self.post_signed_with(path, body, &[]).await
+    }
+
+    pub async fn post_signed_with(&self, path: &str, body: &str, headers: &[(&str, &str)]) -> Answer {
+        let nonce = nonce();
+        let signature = cps_api::sign(&self.secret, &format!("{path}{nonce}{body}"));
+        let mut request = self
+            .http
+            .post(self.url(path))
+            .header("content-type", "application/json")
+            .header("api-key", &self.api_key)
+            .header("api-nonce", &nonce)
+            .header("api-signature", signature)
+            .body(body.to_string());
+        for (name, value) in headers {
+            request = request.header(*name, *value);
+        }
+        self.send(request).await
+    }
+
+    /// GETs `path?query`, signed over `payload` (the JSON the client built
+    /// from the query).
+    pub async fn get_signed(&self, path: &str, query: &str, payload: &str) -> Answer {
+        self.get_signed_with(path, query, payload, &[]).await
+    }
+
+    pub async fn get_signed_with(&self, path: &str, query: &str, payload: &str, headers: &[(&str, &str)]) -> Answer {
+        let nonce = nonce();
+        let signature = cps_api::sign(&self.secret, &format!("{path}{nonce}{payload}"));
+        let target = if query.is_empty() { path.to_string() } else { format!("{path}?{query}") };
+        let mut request = self
+            .http
+            .get(self.url(&target))
+            .header("api-key", &self.api_key)
+            .header("api-nonce", &nonce)
+            .header("api-signature", signature);
+        for (name, value) in headers {
+            request = request.header(*name, *value);
+        }
+        self.send(request).await
+    }
+
+    /// Pays with `body` through the public path.
+    pub async fn pay(&self, body: &str) -> Answer {
+        self.post_signed(PAY_PATH, body).await
+    }
+
+    pub async fn float(&self) -> String {
+        let client = self.store.find_client_by_api_key(&self.api_key).await.unwrap().unwrap();
+        self.store.client_float(&client.id).await.unwrap().to_string()
+    }
+
+    /// Asserts that balances sum to zero and agree with the postings.
+    pub async fn assert_ledger_consistent(&self) {
+        let check = self.store.check_ledger().await.expect("ledger check runs");
+        assert!(check.is_consistent(), "ledger is inconsistent: {check:?}");
+    }
+}

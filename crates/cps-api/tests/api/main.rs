@@ -1,0 +1,6 @@
+//! Black-box API tests: each test starts a real server on port 0 with a fresh
+//! SQLite file and talks to it over HTTP.
+
+mod helpers;
+
+mod pay;

@@ -1,0 +1,15 @@
+//! The pay flow: exactly one debit per payment, whatever the biller does.
+//!
+//! 1. Store the operation as `pending` and reserve its amount from the
+//!    client's float, in one transaction.
+//! 2. Call the biller with the operation id as its idempotency key, under a
+//!    deadline.
+//! 3. On a definite answer, finalize: capture on approval, release on
+//!    rejection. On a timeout or an unreadable answer, leave it `pending`: it
+//!    is settled later by asking the biller, never by paying again.
+
+mod balance;
+mod pay;
+
+pub use balance::{BalanceError, BalanceQuery};
+pub use pay::{PaymentCommand, PaymentResult, Payments};

@@ -1,0 +1,35 @@
+//! Replay protection: each signed request is accepted once.
+
+use crate::error::StoreError;
+use crate::sqlite::Store;
+
+impl Store {
+    /// Records a signed request's `(api-key, nonce, signature)`. Returns false
+    /// when the same triple was recorded before, which makes the request a
+    /// replay. Check and record are one insert, so two instances sharing the
+    /// database cannot both accept it.
+    pub async fn record_nonce(&self, api_key: &str, nonce: &str, signature: &str, now_ms: i64) -> Result<bool, StoreError> {
+        let result = sqlx::query(
+            "INSERT INTO request_nonces (api_key, nonce, signature, seen_at_ms) VALUES ($1, $2, $3, $4)
+             ON CONFLICT DO NOTHING",
+        )
+        .bind(api_key)
+        .bind(nonce)
+        .bind(signature)
+        .bind(now_ms)
+        .execute(&self.writer)
+        .await?;
+        Ok(result.rows_affected() == 1)
+    }
+
+    /// Deletes nonce records seen before `cutoff_ms`. Keep records for at
+    /// least twice the nonce window, so a nonce is out of window before its
+    /// record goes.
+    pub async fn purge_nonces(&self, cutoff_ms: i64) -> Result<u64, StoreError> {
+        let result = sqlx::query("DELETE FROM request_nonces WHERE seen_at_ms < $1")
+            .bind(cutoff_ms)
+            .execute(&self.writer)
+            .await?;
+        Ok(result.rows_affected())
+    }
+}

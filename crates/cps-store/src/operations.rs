@@ -1,0 +1,248 @@
+//! Operations: reservation of funds, finalization, and look-ups.
+
+use cps_domain::{ClientId, Money, OperationId, OperationStatus, ServiceId, ServiceNumber};
+use sqlx::{Row, SqliteConnection};
+
+use crate::clients::{float_account, reserved_account};
+use crate::error::StoreError;
+use crate::ledger::{self, PostingKind};
+use crate::sqlite::Store;
+
+/// A payment accepted for processing, before anything is stored.
+#[derive(Clone, Debug)]
+pub struct NewOperation {
+    pub client_id: ClientId,
+    pub reference: Option<String>,
+    pub service_id: ServiceId,
+    pub number: ServiceNumber,
+    pub amount: Money,
+}
+
+/// A stored operation.
+#[derive(Clone, Debug)]
+pub struct OperationRecord {
+    pub id: OperationId,
+    pub client_id: ClientId,
+    pub reference: Option<String>,
+    pub service_id: ServiceId,
+    pub number: ServiceNumber,
+    pub amount: Money,
+    pub status: OperationStatus,
+    pub provider_reference: Option<String>,
+    pub reject_reason: Option<String>,
+    /// Whether the request that created the operation has sent its answer.
+    pub answered: bool,
+    pub created_at_ms: i64,
+    pub completed_at_ms: Option<i64>,
+}
+
+/// The result of trying to store a payment and reserve its amount.
+#[derive(Clone, Debug)]
+pub enum ReserveOutcome {
+    /// Stored as `pending` with the amount moved from float to reserved.
+    Reserved { operation: OperationRecord, float: Money },
+    /// The float does not cover the amount; nothing was stored, so the
+    /// reference stays free.
+    InsufficientFunds { float: Money },
+    /// The client already has an operation with this reference.
+    ReferenceExists(OperationRecord),
+}
+
+/// The biller's final word on a pending operation.
+#[derive(Clone, Debug)]
+pub enum Finalization {
+    Approved { provider_reference: String },
+    Rejected { reason: String },
+}
+
+const OPERATION_COLUMNS: &str = "id, client_id, reference, service_id, number, amount_cents, status,
+     provider_reference, reject_reason, answered, created_at_ms, completed_at_ms";
+
+impl Store {
+    /// Stores a payment as `pending` and reserves its amount from the client's
+    /// float, in one transaction. Either both happen or neither.
+    pub async fn reserve(&self, new: &NewOperation) -> Result<ReserveOutcome, StoreError> {
+        let client_id = new.client_id.as_str();
+        let mut transaction = self.begin_write().await?;
+
+        // The write lock is held from BEGIN IMMEDIATE, so no other writer can
+        // insert the same reference or spend the float between these reads
+        // and the writes below.
+        if let Some(reference) = &new.reference {
+            if let Some(existing) = select_by_reference(&mut transaction, client_id, reference).await? {
+                return Ok(ReserveOutcome::ReferenceExists(existing));
+            }
+        }
+        let float = ledger::float_balance(&mut transaction, client_id).await?;
+        if float < new.amount {
+            return Ok(ReserveOutcome::InsufficientFunds { float });
+        }
+
+        let now = crate::now_ms();
+        let operation = OperationRecord {
+            id: OperationId::generate(),
+            client_id: new.client_id.clone(),
+            reference: new.reference.clone(),
+            service_id: new.service_id,
+            number: new.number.clone(),
+            amount: new.amount,
+            status: OperationStatus::Pending,
+            provider_reference: None,
+            reject_reason: None,
+            answered: false,
+            created_at_ms: now,
+            completed_at_ms: None,
+        };
+        insert_operation(&mut transaction, &operation).await?;
+        let (from, to) = (float_account(client_id), reserved_account(client_id));
+        ledger::post(&mut transaction, PostingKind::Reserve, &from, &to, new.amount, Some(operation.id.as_str()), now).await?;
+        insert_event(&mut transaction, operation.id.as_str(), OperationStatus::Pending, "accepted", now).await?;
+        let float = ledger::float_balance(&mut transaction, client_id).await?;
+
+        transaction.commit().await?;
+        Ok(ReserveOutcome::Reserved { operation, float })
+    }
+
+    /// Moves a `pending` operation to its final state with the matching
+    /// posting: capture on approval, release on rejection. An operation that
+    /// is already final is returned unchanged, so finalizing twice never posts
+    /// twice. Returns the operation and the client's float afterwards.
+    pub async fn finalize(
+        &self,
+        operation_id: &OperationId,
+        finalization: &Finalization,
+        cause: &str,
+    ) -> Result<(OperationRecord, Money), StoreError> {
+        let mut transaction = self.begin_write().await?;
+        let operation = select_by_id(&mut transaction, operation_id.as_str()).await?;
+        let client_id = operation.client_id.as_str().to_string();
+
+        if operation.status != OperationStatus::Pending {
+            let float = ledger::float_balance(&mut transaction, &client_id).await?;
+            return Ok((operation, float));
+        }
+
+        let now = crate::now_ms();
+        let reserved = reserved_account(&client_id);
+        let (status, provider_reference, reject_reason) = match finalization {
+            Finalization::Approved { provider_reference } => {
+                ledger::post(&mut transaction, PostingKind::Capture, &reserved, "biller_payable", operation.amount, Some(operation_id.as_str()), now).await?;
+                (OperationStatus::Approved, Some(provider_reference.as_str()), None)
+            }
+            Finalization::Rejected { reason } => {
+                let float = float_account(&client_id);
+                ledger::post(&mut transaction, PostingKind::Release, &reserved, &float, operation.amount, Some(operation_id.as_str()), now).await?;
+                (OperationStatus::Rejected, None, Some(reason.as_str()))
+            }
+        };
+
+        sqlx::query(
+            "UPDATE operations SET status = $1, provider_reference = $2, reject_reason = $3, completed_at_ms = $4, answered = 1
+             WHERE id = $5",
+        )
+        .bind(status.as_str())
+        .bind(provider_reference)
+        .bind(reject_reason)
+        .bind(now)
+        .bind(operation_id.as_str())
+        .execute(&mut *transaction)
+        .await?;
+        insert_event(&mut transaction, operation_id.as_str(), status, cause, now).await?;
+
+        let operation = select_by_id(&mut transaction, operation_id.as_str()).await?;
+        let float = ledger::float_balance(&mut transaction, &client_id).await?;
+        transaction.commit().await?;
+        Ok((operation, float))
+    }
+
+    /// Records that the request which created the operation has answered, so
+    /// a retry with the same reference replays instead of waiting.
+    pub async fn mark_answered(&self, operation_id: &OperationId) -> Result<(), StoreError> {
+        sqlx::query("UPDATE operations SET answered = 1 WHERE id = $1 AND answered = 0")
+            .bind(operation_id.as_str())
+            .execute(&self.writer)
+            .await?;
+        Ok(())
+    }
+
+    pub async fn find_operation_by_reference(&self, client_id: &ClientId, reference: &str) -> Result<Option<OperationRecord>, StoreError> {
+        let mut connection = self.reader.acquire().await?;
+        select_by_reference(&mut connection, client_id.as_str(), reference).await
+    }
+
+    /// Returns the operations of one client, oldest first.
+    pub async fn list_operations(&self, client_id: &ClientId) -> Result<Vec<OperationRecord>, StoreError> {
+        let rows = sqlx::query(&format!("SELECT {OPERATION_COLUMNS} FROM operations WHERE client_id = $1 ORDER BY created_at_ms, id"))
+            .bind(client_id.as_str())
+            .fetch_all(&self.reader)
+            .await?;
+        rows.iter().map(operation_from_row).collect()
+    }
+}
+
+async fn insert_operation(connection: &mut SqliteConnection, operation: &OperationRecord) -> Result<(), StoreError> {
+    sqlx::query(
+        "INSERT INTO operations (id, client_id, reference, service_id, number, amount_cents, status, created_at_ms)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+    )
+    .bind(operation.id.as_str())
+    .bind(operation.client_id.as_str())
+    .bind(operation.reference.as_deref())
+    .bind(operation.service_id)
+    .bind(operation.number.as_str())
+    .bind(operation.amount.cents())
+    .bind(operation.status.as_str())
+    .bind(operation.created_at_ms)
+    .execute(&mut *connection)
+    .await?;
+    Ok(())
+}
+
+async fn insert_event(connection: &mut SqliteConnection, operation_id: &str, status: OperationStatus, cause: &str, now_ms: i64) -> Result<(), StoreError> {
+    sqlx::query("INSERT INTO operation_events (operation_id, status, cause, created_at_ms) VALUES ($1, $2, $3, $4)")
+        .bind(operation_id)
+        .bind(status.as_str())
+        .bind(cause)
+        .bind(now_ms)
+        .execute(&mut *connection)
+        .await?;
+    Ok(())
+}
+
+async fn select_by_id(connection: &mut SqliteConnection, operation_id: &str) -> Result<OperationRecord, StoreError> {
+    let row = sqlx::query(&format!("SELECT {OPERATION_COLUMNS} FROM operations WHERE id = $1"))
+        .bind(operation_id)
+        .fetch_one(&mut *connection)
+        .await?;
+    operation_from_row(&row)
+}
+
+async fn select_by_reference(connection: &mut SqliteConnection, client_id: &str, reference: &str) -> Result<Option<OperationRecord>, StoreError> {
+    let row = sqlx::query(&format!("SELECT {OPERATION_COLUMNS} FROM operations WHERE client_id = $1 AND reference = $2"))
+        .bind(client_id)
+        .bind(reference)
+        .fetch_optional(&mut *connection)
+        .await?;
+    row.as_ref().map(operation_from_row).transpose()
+}
+
+fn operation_from_row(row: &sqlx::sqlite::SqliteRow) -> Result<OperationRecord, StoreError> {
+    let status: String = row.get("status");
+    let status = status
+        .parse()
+        .map_err(|message: String| StoreError::Database(sqlx::Error::Decode(message.into())))?;
+    Ok(OperationRecord {
+        id: OperationId::from_stored(row.get("id")),
+        client_id: ClientId::from_stored(row.get("client_id")),
+        reference: row.get("reference"),
+        service_id: row.get("service_id"),
+        number: ServiceNumber::from_stored(row.get("number")),
+        amount: Money::from_cents(row.get("amount_cents")),
+        status,
+        provider_reference: row.get("provider_reference"),
+        reject_reason: row.get("reject_reason"),
+        answered: row.get::<i64, _>("answered") == 1,
+        created_at_ms: row.get("created_at_ms"),
+        completed_at_ms: row.get("completed_at_ms"),
+    })
+}
