@@ -79,8 +79,11 @@ async fn authenticate(state: &AppState, parts: &Parts, body: &[u8], query: &Quer
         .unwrap_or_else(|| parts.uri.path());
     let candidates = strings_to_sign(&parts.method, path, credentials.nonce, body, query);
     if !signature_matches(&client.secret, &candidates, credentials.signature) {
+        // Shown as text; a body that is not UTF-8 shows replacement characters
+        // here but was signed as raw bytes.
+        let shown: Vec<String> = candidates.iter().map(|candidate| String::from_utf8_lossy(candidate).into_owned()).collect();
         let detail = Message::new("invalid-signature-detail");
-        return Err(ApiError::unauthorized("INVALID_SIGNATURE", detail).with_member("stringToSign", json!(candidates)));
+        return Err(ApiError::unauthorized("INVALID_SIGNATURE", detail).with_member("stringToSign", json!(shown)));
     }
 
     // Recorded only after the signature holds, so unsigned traffic cannot
@@ -142,8 +145,9 @@ fn check_nonce(nonce: &str, now_ms: i64, window_ms: i64) -> Result<(), ApiError>
     Ok(())
 }
 
-/// Every PATH + NONCE + PAYLOAD string the server accepts for this request.
-fn strings_to_sign(method: &Method, path: &str, nonce: &str, body: &[u8], query: &QueryParams) -> Vec<String> {
+/// Every PATH + NONCE + PAYLOAD byte string the server accepts for this
+/// request. A POST body is taken as the raw bytes received, never decoded.
+fn strings_to_sign(method: &Method, path: &str, nonce: &str, body: &[u8], query: &QueryParams) -> Vec<Vec<u8>> {
     let mut paths = vec![path.to_string()];
     match path.strip_prefix(GATEWAY_PREFIX) {
         Some(stripped) if stripped.starts_with('/') => paths.push(stripped.to_string()),
@@ -156,15 +160,17 @@ fn strings_to_sign(method: &Method, path: &str, nonce: &str, body: &[u8], query:
             forms = vec!["{}".to_string(), String::new()];
         }
         forms.dedup();
-        forms
+        forms.into_iter().map(String::into_bytes).collect()
     } else {
-        vec![String::from_utf8_lossy(body).into_owned()]
+        vec![body.to_vec()]
     };
 
     let mut candidates = Vec::new();
     for path in &paths {
         for payload in &payloads {
-            candidates.push(format!("{path}{nonce}{payload}"));
+            let mut candidate = format!("{path}{nonce}").into_bytes();
+            candidate.extend_from_slice(payload);
+            candidates.push(candidate);
         }
     }
     candidates
@@ -172,13 +178,13 @@ fn strings_to_sign(method: &Method, path: &str, nonce: &str, body: &[u8], query:
 
 /// Compares in constant time (through `Mac::verify_slice`) against each
 /// candidate. Upper- and lower-case hex are both accepted.
-fn signature_matches(secret: &str, candidates: &[String], signature_hex: &str) -> bool {
+fn signature_matches(secret: &str, candidates: &[Vec<u8>], signature_hex: &str) -> bool {
     let Ok(signature) = hex::decode(signature_hex) else {
         return false;
     };
     candidates.iter().any(|candidate| {
         let mut mac = Hmac::<Sha384>::new_from_slice(secret.as_bytes()).expect("HMAC accepts keys of any length");
-        mac.update(candidate.as_bytes());
+        mac.update(candidate);
         mac.verify_slice(&signature).is_ok()
     })
 }
@@ -213,16 +219,16 @@ mod tests {
     fn both_path_forms_are_candidates() {
         let query = QueryParams::parse(Some("canGetBalance=false"));
         let candidates = strings_to_sign(&Method::GET, "/cps/v2/list/basic_services", "1733340389123", b"", &query);
-        assert!(candidates.contains(&r#"/v2/list/basic_services1733340389123{"canGetBalance":false}"#.to_string()));
-        assert!(candidates.contains(&r#"/cps/v2/list/basic_services1733340389123{"canGetBalance":"false"}"#.to_string()));
+        assert!(candidates.contains(&br#"/v2/list/basic_services1733340389123{"canGetBalance":false}"#.to_vec()));
+        assert!(candidates.contains(&br#"/cps/v2/list/basic_services1733340389123{"canGetBalance":"false"}"#.to_vec()));
     }
 
     #[test]
     fn empty_query_accepts_braces_and_empty() {
         let candidates = strings_to_sign(&Method::GET, "/v2/list/basic_services", "1", b"", &QueryParams::default());
-        assert!(candidates.contains(&"/v2/list/basic_services1{}".to_string()));
-        assert!(candidates.contains(&"/v2/list/basic_services1".to_string()));
-        assert!(candidates.contains(&"/cps/v2/list/basic_services1".to_string()));
+        assert!(candidates.contains(&b"/v2/list/basic_services1{}".to_vec()));
+        assert!(candidates.contains(&b"/v2/list/basic_services1".to_vec()));
+        assert!(candidates.contains(&b"/cps/v2/list/basic_services1".to_vec()));
     }
 
     #[test]
@@ -235,14 +241,14 @@ mod tests {
 
     #[test]
     fn upper_case_hex_is_accepted() {
-        let candidates = vec!["/v2/x1{}".to_string()];
+        let candidates = vec![b"/v2/x1{}".to_vec()];
         let signature = sign(SECRET, "/v2/x1{}");
         assert!(signature_matches(SECRET, &candidates, &signature.to_ascii_uppercase()));
     }
 
     #[test]
     fn wrong_signatures_are_rejected() {
-        let candidates = vec!["/v2/x1{}".to_string()];
+        let candidates = vec![b"/v2/x1{}".to_vec()];
         let signature = sign(SECRET, "/v2/x1{}");
         assert!(!signature_matches("other", &candidates, &signature));
         assert!(!signature_matches(SECRET, &candidates, "zz"));

@@ -172,3 +172,62 @@ impl TestApp {
         assert!(check.is_consistent(), "ledger is inconsistent: {check:?}");
     }
 }
+
+/// Members of every problem+json response.
+pub const PROBLEM_MEMBERS: [&str; 7] = ["type", "title", "status", "detail", "code", "requestId", "errors"];
+
+/// Text that must never reach a client: SQL, database names, file paths,
+/// panic messages.
+pub const LEAK_MARKERS: [&str; 5] = ["SELECT", "sqlite", "/work", "panicked", "src/"];
+
+impl TestApp {
+    /// Adds `api-key`, `api-nonce` and the signature of `string_to_sign`, for
+    /// tests that choose the nonce or sign something other than the request.
+    pub fn with_signature(&self, request: reqwest::RequestBuilder, nonce: &str, string_to_sign: &str) -> reqwest::RequestBuilder {
+        request
+            .header("api-key", &self.api_key)
+            .header("api-nonce", nonce)
+            .header("api-signature", cps_api::sign(&self.secret, string_to_sign))
+    }
+}
+
+/// Asserts that `answer` is a problem+json error with `status` and `code`,
+/// all problem members, a request id that matches the `x-request-id` header,
+/// and no internal detail. `case` names the request in failure messages.
+pub fn assert_problem(answer: &Answer, status: u16, code: &str, case: &str) {
+    assert_eq!(answer.status, status, "{case}: status, body {}", answer.text);
+    assert_eq!(answer.header("content-type"), Some("application/problem+json"), "{case}: content-type");
+
+    let problem = answer.json();
+    assert_eq!(problem["code"], code, "{case}: code, body {}", answer.text);
+    for member in PROBLEM_MEMBERS {
+        assert!(problem.get(member).is_some(), "{case}: member {member} is missing from {}", answer.text);
+    }
+    assert_eq!(problem["status"], status, "{case}: status member");
+    assert!(problem["errors"].is_array(), "{case}: errors is not an array");
+    assert!(problem["detail"].as_str().is_some_and(|detail| !detail.is_empty()), "{case}: detail is empty");
+
+    let request_id = answer.header("x-request-id");
+    assert!(request_id.is_some(), "{case}: x-request-id header is missing");
+    assert_eq!(problem["requestId"].as_str(), request_id, "{case}: requestId differs from x-request-id");
+
+    assert_no_leak(answer, case);
+}
+
+/// Asserts that the body shows no SQL, paths or panic text, in any letter
+/// case.
+pub fn assert_no_leak(answer: &Answer, case: &str) {
+    let text = answer.text.to_lowercase();
+    for marker in LEAK_MARKERS {
+        assert!(!text.contains(&marker.to_lowercase()), "{case}: body contains {marker:?}: {}", answer.text);
+    }
+}
+
+/// The `errors[].field` values of a problem response, in order.
+pub fn error_fields(answer: &Answer) -> Vec<String> {
+    let problem = answer.json();
+    let Some(errors) = problem["errors"].as_array() else {
+        return Vec::new();
+    };
+    errors.iter().filter_map(|error| error["field"].as_str().map(str::to_string)).collect()
+}

@@ -3,4 +3,8 @@
 
 mod helpers;
 
+mod auth;
+mod catalog;
+mod errors;
+mod inputs;
 mod pay;

@@ -1,0 +1,263 @@
+//! Command-line syntax, with help texts in the user's language.
+//!
+//! The commands are declared with clap's derive; their help texts come from
+//! the Fluent files (`cli-…` keys) and replace the declared ones at start-up,
+//! so Spanish is the default and `--lang en` or `LANG=en_…` gives English.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use clap::{Args, CommandFactory, FromArgMatches, Parser, Subcommand};
+use cps_i18n::{message, Lang};
+
+pub const DEFAULT_DATABASE_URL: &str = "sqlite://cps.db";
+pub const DEFAULT_URL: &str = "http://127.0.0.1:4004";
+
+#[derive(Parser, Debug)]
+#[command(name = "cps", version, disable_help_subcommand = true)]
+pub struct Cli {
+    /// cli-lang
+    #[arg(long, global = true, value_name = "es|en")]
+    pub lang: Option<String>,
+
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// cli-serve
+    Serve(ServeArgs),
+    /// cli-migrate
+    Migrate(DatabaseArgs),
+    /// cli-client
+    #[command(subcommand)]
+    Client(ClientCommand),
+    /// cli-call
+    #[command(subcommand)]
+    Call(CallCommand),
+    /// cli-ledger
+    #[command(subcommand)]
+    Ledger(LedgerCommand),
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct DatabaseArgs {
+    /// cli-database-url
+    #[arg(long, env = "CPS_DATABASE_URL", default_value = DEFAULT_DATABASE_URL, value_name = "URL")]
+    pub database_url: String,
+}
+
+#[derive(Args, Debug)]
+pub struct ServeArgs {
+    /// cli-serve-listen
+    #[arg(long, env = "CPS_LISTEN", default_value = "127.0.0.1:4004", value_name = "ADDR")]
+    pub listen: SocketAddr,
+
+    #[command(flatten)]
+    pub database: DatabaseArgs,
+
+    /// cli-serve-catalog
+    #[arg(long, env = "CPS_CATALOG", value_name = "FILE")]
+    pub catalog: Option<PathBuf>,
+
+    /// cli-serve-demo
+    #[arg(long)]
+    pub demo: bool,
+
+    /// cli-serve-nonce-window-secs
+    #[arg(long, env = "CPS_NONCE_WINDOW_SECS", default_value_t = 300, value_name = "SECONDS")]
+    pub nonce_window_secs: u64,
+
+    /// cli-serve-biller-timeout-ms
+    #[arg(long, env = "CPS_BILLER_TIMEOUT_MS", default_value_t = 10_000, value_name = "MS")]
+    pub biller_timeout_ms: u64,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum ClientCommand {
+    /// cli-client-create
+    Create {
+        /// cli-client-create-name
+        #[arg(long)]
+        name: String,
+        /// cli-json
+        #[arg(long)]
+        json: bool,
+        #[command(flatten)]
+        database: DatabaseArgs,
+    },
+    /// cli-client-credit
+    Credit {
+        /// cli-client-credit-api-key
+        api_key: String,
+        /// cli-client-credit-amount
+        #[arg(allow_hyphen_values = true)]
+        amount: String,
+        #[command(flatten)]
+        database: DatabaseArgs,
+    },
+    /// cli-client-list
+    List {
+        /// cli-json
+        #[arg(long)]
+        json: bool,
+        #[command(flatten)]
+        database: DatabaseArgs,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum CallCommand {
+    /// cli-call-pay
+    Pay {
+        /// cli-call-number
+        #[arg(long)]
+        number: String,
+        /// cli-call-service
+        #[arg(long)]
+        service: i64,
+        /// cli-call-amount
+        #[arg(long, allow_hyphen_values = true)]
+        amount: String,
+        /// cli-call-reference
+        #[arg(long)]
+        reference: Option<String>,
+        #[command(flatten)]
+        connection: ConnectionArgs,
+    },
+    /// cli-call-balance
+    Balance {
+        /// cli-call-number
+        #[arg(long)]
+        number: String,
+        /// cli-call-service
+        #[arg(long)]
+        service: i64,
+        #[command(flatten)]
+        connection: ConnectionArgs,
+    },
+    /// cli-call-services
+    Services {
+        /// cli-call-can-get-balance
+        #[arg(long, value_name = "true|false")]
+        can_get_balance: Option<bool>,
+        #[command(flatten)]
+        connection: ConnectionArgs,
+    },
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct ConnectionArgs {
+    /// cli-call-url
+    #[arg(long, env = "CPS_URL", default_value = DEFAULT_URL)]
+    pub url: String,
+    /// cli-call-api-key
+    #[arg(long, env = "CPS_API_KEY")]
+    pub api_key: String,
+    /// cli-call-api-secret
+    #[arg(long, env = "CPS_API_SECRET", hide_env_values = true)]
+    pub api_secret: String,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum LedgerCommand {
+    /// cli-ledger-check
+    Check {
+        #[command(flatten)]
+        database: DatabaseArgs,
+    },
+}
+
+/// The language before the arguments are parsed, so help and parse errors can
+/// use it: `--lang` wins, then `LC_ALL`, `LC_MESSAGES` and `LANG`; Spanish
+/// otherwise.
+pub fn language_from_environment() -> Lang {
+    let arguments: Vec<String> = std::env::args().collect();
+    let from_flag = arguments.iter().enumerate().find_map(|(index, argument)| {
+        if let Some(value) = argument.strip_prefix("--lang=") {
+            return Some(value.to_string());
+        }
+        (argument == "--lang").then(|| arguments.get(index + 1).cloned()).flatten()
+    });
+    if let Some(lang) = from_flag.as_deref().and_then(Lang::from_tag) {
+        return lang;
+    }
+    ["LC_ALL", "LC_MESSAGES", "LANG"]
+        .iter()
+        .filter_map(|name| std::env::var(name).ok())
+        .find(|value| !value.is_empty())
+        .and_then(|value| Lang::from_tag(&value))
+        .unwrap_or(Lang::Es)
+}
+
+/// Parses the arguments with help texts in `lang`; prints help or a usage
+/// error and exits when the arguments ask for it.
+pub fn parse(lang: Lang) -> Command {
+    let command = localize(Cli::command(), lang);
+    let matches = command.get_matches();
+    match Cli::from_arg_matches(&matches) {
+        Ok(cli) => cli.command,
+        Err(error) => error.exit(),
+    }
+}
+
+/// Replaces each help text, which the declarations hold as a message key,
+/// with the message in `lang`, and translates clap's section headings.
+fn localize(command: clap::Command, lang: Lang) -> clap::Command {
+    let translate = |text: Option<&clap::builder::StyledStr>| text.map(|key| message(lang, &key.to_string(), &[]));
+
+    let about = translate(command.get_about());
+    let mut command = command
+        .mut_args(|argument| {
+            let help = translate(argument.get_help());
+            match help {
+                Some(help) => argument.help(help),
+                None => argument,
+            }
+        })
+        .disable_help_flag(true)
+        .disable_version_flag(true)
+        .arg(
+            clap::Arg::new("help")
+                .short('h')
+                .long("help")
+                .action(clap::ArgAction::Help)
+                .help(message(lang, "cli-help", &[])),
+        );
+    if let Some(about) = about {
+        command = command.about(about);
+    }
+    if command.get_name() == "cps" {
+        command = command.arg(
+            clap::Arg::new("version")
+                .short('V')
+                .long("version")
+                .action(clap::ArgAction::Version)
+                .help(message(lang, "cli-version", &[])),
+        );
+    }
+    let template = help_template(&command, lang);
+    command = command.help_template(template);
+
+    let names: Vec<String> = command.get_subcommands().map(|sub| sub.get_name().to_string()).collect();
+    for name in names {
+        command = command.mut_subcommand(name, |sub| localize(sub, lang));
+    }
+    command
+}
+
+/// A help layout with headings in `lang`, listing only the sections the
+/// command has.
+fn help_template(command: &clap::Command, lang: Lang) -> String {
+    let heading = |key: &str| message(lang, key, &[]);
+    let mut template = format!("{{about-with-newline}}\n{} {{usage}}\n", heading("cli-heading-usage"));
+    if command.has_subcommands() {
+        template.push_str(&format!("\n{}\n{{subcommands}}\n", heading("cli-heading-commands")));
+    }
+    if command.get_positionals().next().is_some() {
+        template.push_str(&format!("\n{}\n{{positionals}}\n", heading("cli-heading-arguments")));
+    }
+    template.push_str(&format!("\n{}\n{{options}}\n", heading("cli-heading-options")));
+    template
+}

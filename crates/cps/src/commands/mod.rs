@@ -1,0 +1,35 @@
+//! One module per command family.
+
+mod call;
+mod client;
+mod ledger;
+mod serve;
+
+use std::process::ExitCode;
+
+use cps_i18n::Lang;
+use cps_store::Store;
+
+use crate::cli::{Command, DatabaseArgs};
+
+pub async fn run(command: Command, lang: Lang) -> anyhow::Result<ExitCode> {
+    match command {
+        Command::Serve(args) => serve::run(args, lang).await,
+        Command::Migrate(database) => {
+            open_store(&database).await?;
+            crate::output::say(lang, "cli-migrated", &[("url", database.database_url.as_str().into())]);
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Client(command) => client::run(command, lang).await,
+        Command::Call(command) => call::run(command, lang).await,
+        Command::Ledger(command) => ledger::run(command, lang).await,
+    }
+}
+
+/// Opens and migrates the database named by `--database-url`.
+pub async fn open_store(database: &DatabaseArgs) -> anyhow::Result<Store> {
+    use anyhow::Context;
+    Store::open(&database.database_url)
+        .await
+        .with_context(|| format!("failed to open the database {}", database.database_url))
+}

@@ -1,0 +1,117 @@
+//! `cps serve`: the HTTP server.
+
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context;
+use cps_api::{Server, ServerConfig};
+use cps_billers::Simulator;
+use cps_domain::{Catalog, Money};
+use cps_i18n::Lang;
+use cps_store::Store;
+
+use crate::cli::ServeArgs;
+use crate::output::say;
+
+/// The name of the client `--demo` creates.
+const DEMO_CLIENT_NAME: &str = "demo";
+
+/// The float `--demo` credits: 1,000,000.00 VES.
+const DEMO_FLOAT_CENTS: i64 = 100_000_000;
+
+pub async fn run(args: ServeArgs, lang: Lang) -> anyhow::Result<ExitCode> {
+    init_logging();
+
+    let store = super::open_store(&args.database).await?;
+    let catalog = load_catalog(args.catalog.as_deref())?;
+    if args.demo {
+        ensure_demo_client(&store, lang).await?;
+    }
+
+    let config = ServerConfig {
+        listen: args.listen,
+        nonce_window: Duration::from_secs(args.nonce_window_secs),
+        biller_deadline: Duration::from_millis(args.biller_timeout_ms),
+        ..ServerConfig::default()
+    };
+    // NOTE: the built-in sandbox simulator is the only biller so far; no
+    // payment reaches a real biller.
+    let biller = Arc::new(Simulator::default());
+    let server = Server::bind(config, store.clone(), Arc::new(catalog), biller).await?;
+
+    say(lang, "cli-serve-listening", &[("url", format!("http://{}", server.local_addr()).into())]);
+    server.run(shutdown_signal()).await?;
+    store.close().await;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Logs go to stderr, filtered by `RUST_LOG` (default `info`).
+fn init_logging() {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info,sqlx=warn".into());
+    let colored = std::io::IsTerminal::is_terminal(&std::io::stderr());
+    tracing_subscriber::fmt().with_env_filter(filter).with_ansi(colored).with_writer(std::io::stderr).init();
+}
+
+fn load_catalog(path: Option<&std::path::Path>) -> anyhow::Result<Catalog> {
+    let Some(path) = path else {
+        return Ok(Catalog::default_catalog());
+    };
+    let text = std::fs::read_to_string(path).with_context(|| format!("failed to read the catalog {}", path.display()))?;
+    Catalog::from_toml(&text).with_context(|| format!("invalid catalog {}", path.display()))
+}
+
+/// Creates the demo client and its float the first time; prints its
+/// credentials every time.
+async fn ensure_demo_client(store: &Store, lang: Lang) -> anyhow::Result<()> {
+    let (api_key, secret) = match store.find_client_by_name(DEMO_CLIENT_NAME).await? {
+        Some(client) => (client.api_key, client.secret),
+        None => {
+            let client = store.create_client(DEMO_CLIENT_NAME).await?;
+            store.credit_client(&client.api_key, Money::from_cents(DEMO_FLOAT_CENTS)).await?;
+            (client.api_key, client.secret)
+        }
+    };
+    let float = store
+        .list_clients()
+        .await?
+        .into_iter()
+        .find(|client| client.api_key == api_key)
+        .map(|client| client.float)
+        .unwrap_or_default();
+
+    say(
+        lang,
+        "cli-demo-client",
+        &[
+            ("apiKey", api_key.as_str().into()),
+            ("secret", secret.as_str().into()),
+            ("float", float.to_string().into()),
+        ],
+    );
+    Ok(())
+}
+
+/// Completes on Ctrl-C or SIGTERM.
+async fn shutdown_signal() {
+    let interrupt = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+
+    tokio::select! {
+        _ = interrupt => {},
+        _ = terminate => {},
+    }
+    tracing::info!("shutting down");
+}

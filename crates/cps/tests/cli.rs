@@ -1,0 +1,229 @@
+//! The `cps` binary as operators and integrators run it: real processes, a
+//! real server on a free local port, and a fresh SQLite file per test.
+
+use std::io::{BufRead, BufReader};
+use std::net::{TcpListener, TcpStream};
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+
+const CPS: &str = env!("CARGO_BIN_EXE_cps");
+
+struct Sandbox {
+    directory: tempfile::TempDir,
+}
+
+impl Sandbox {
+    fn new() -> Sandbox {
+        Sandbox { directory: tempfile::tempdir().expect("temporary folder") }
+    }
+
+    fn database_url(&self) -> String {
+        format!("sqlite://{}", self.directory.path().join("cps.db").display())
+    }
+
+    /// Runs `cps ARGS` with the sandbox's database and no language settings
+    /// from the machine running the tests.
+    fn cps(&self, args: &[&str]) -> Output {
+        self.command(args).output().expect("cps runs")
+    }
+
+    fn command(&self, args: &[&str]) -> Command {
+        let mut command = Command::new(CPS);
+        command
+            .args(args)
+            .env("CPS_DATABASE_URL", self.database_url())
+            .env_remove("LANG")
+            .env_remove("LC_ALL")
+            .env_remove("LC_MESSAGES")
+            .env_remove("CPS_URL")
+            .env_remove("CPS_API_KEY")
+            .env_remove("CPS_API_SECRET")
+            .current_dir(self.directory.path());
+        command
+    }
+}
+
+fn stdout(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+/// A running `cps serve`, killed when dropped.
+struct RunningServer {
+    child: Child,
+    url: String,
+    /// What the server printed before it listened.
+    banner: String,
+}
+
+impl Drop for RunningServer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn start_server(sandbox: &Sandbox, extra: &[&str]) -> RunningServer {
+    let port = free_port();
+    let listen = format!("127.0.0.1:{port}");
+    let mut args = vec!["serve", "--listen", listen.as_str()];
+    args.extend_from_slice(extra);
+    let mut child = sandbox.command(&args).stdout(Stdio::piped()).stderr(Stdio::null()).spawn().expect("server starts");
+
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while TcpStream::connect(&listen).is_err() {
+        assert!(Instant::now() < deadline, "server did not listen on {listen}");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+
+    // The server prints its banner before it listens, ending with the
+    // "listening" line, so these reads do not block.
+    let mut banner = String::new();
+    let mut reader = BufReader::new(child.stdout.take().expect("piped stdout"));
+    while !banner.contains("http://") {
+        let mut line = String::new();
+        if reader.read_line(&mut line).unwrap_or(0) == 0 {
+            break;
+        }
+        banner.push_str(&line);
+    }
+    RunningServer { child, url: format!("http://{listen}"), banner }
+}
+
+#[test]
+fn client_create_prints_credentials() {
+    let sandbox = Sandbox::new();
+
+    let output = sandbox.cps(&["client", "create", "--name", "Tienda", "--json"]);
+
+    assert!(output.status.success(), "{output:?}");
+    let client: Value = serde_json::from_str(&stdout(&output)).expect("JSON output");
+    assert_eq!(client["apiKey"].as_str().unwrap().len(), 32);
+    assert_eq!(client["secret"].as_str().unwrap().len(), 64);
+    assert_eq!(client["name"], "Tienda");
+}
+
+#[test]
+fn credit_moves_float_through_ledger() {
+    let sandbox = Sandbox::new();
+    let created = sandbox.cps(&["client", "create", "--name", "Tienda", "--json"]);
+    let client: Value = serde_json::from_str(&stdout(&created)).unwrap();
+    let api_key = client["apiKey"].as_str().unwrap();
+
+    let credit = sandbox.cps(&["client", "credit", api_key, "1500.50"]);
+    assert!(credit.status.success(), "{credit:?}");
+    assert!(stdout(&credit).contains("1500.50"), "{}", stdout(&credit));
+
+    let list = sandbox.cps(&["client", "list", "--json"]);
+    let clients: Value = serde_json::from_str(&stdout(&list)).unwrap();
+    assert_eq!(clients[0]["float"], "1500.50");
+    assert_eq!(clients[0]["reserved"], "0.00");
+
+    let check = sandbox.cps(&["ledger", "check"]);
+    assert!(check.status.success(), "{check:?}");
+}
+
+#[test]
+fn credit_rejects_bad_input() {
+    let sandbox = Sandbox::new();
+    let created = sandbox.cps(&["client", "create", "--name", "Tienda", "--json"]);
+    let client: Value = serde_json::from_str(&stdout(&created)).unwrap();
+    let api_key = client["apiKey"].as_str().unwrap();
+
+    for amount in ["10.005", "0", "-5", "10,50", "abc"] {
+        let output = sandbox.cps(&["client", "credit", api_key, amount]);
+        assert!(!output.status.success(), "amount {amount} accepted");
+        assert!(stdout(&output).contains("Monto inválido"), "amount {amount}: {}", stdout(&output));
+    }
+    let unknown = sandbox.cps(&["client", "credit", "0000", "10"]);
+    assert!(!unknown.status.success());
+    assert!(stdout(&unknown).contains("0000"), "{}", stdout(&unknown));
+
+    let list = sandbox.cps(&["client", "list", "--json"]);
+    let clients: Value = serde_json::from_str(&stdout(&list)).unwrap();
+    assert_eq!(clients[0]["float"], "0.00");
+}
+
+#[test]
+fn messages_follow_language_choice() {
+    let sandbox = Sandbox::new();
+
+    let spanish = sandbox.cps(&["client", "list"]);
+    let english_flag = sandbox.cps(&["client", "list", "--lang", "en"]);
+    let english_env = sandbox.command(&["client", "list"]).env("LANG", "en_US.UTF-8").output().unwrap();
+
+    assert!(stdout(&spanish).contains("Todavía no hay clientes"), "{}", stdout(&spanish));
+    assert!(stdout(&english_flag).contains("There are no clients yet"), "{}", stdout(&english_flag));
+    assert!(stdout(&english_env).contains("There are no clients yet"), "{}", stdout(&english_env));
+
+    let help = sandbox.cps(&["serve", "--help"]);
+    assert!(stdout(&help).contains("Opciones:"), "{}", stdout(&help));
+    let help = sandbox.cps(&["serve", "--help", "--lang", "en"]);
+    assert!(stdout(&help).contains("Options:"), "{}", stdout(&help));
+}
+
+/// The README's first payment: a demo server and `cps call`.
+#[test]
+fn demo_server_takes_first_payment() {
+    let sandbox = Sandbox::new();
+    let server = start_server(&sandbox, &["--demo"]);
+
+    let list = sandbox.cps(&["client", "list", "--json"]);
+    let clients: Value = serde_json::from_str(&stdout(&list)).unwrap();
+    assert_eq!(clients.as_array().unwrap().len(), 1);
+    assert_eq!(clients[0]["float"], "1000000.00");
+    let api_key = clients[0]["apiKey"].as_str().unwrap().to_string();
+    let secret = server
+        .banner
+        .lines()
+        .find_map(|line| line.trim().strip_prefix("CPS_API_SECRET=").map(str::to_string))
+        .expect("demo prints its secret");
+
+    let call = |args: &[&str]| {
+        sandbox
+            .command(args)
+            .env("CPS_URL", &server.url)
+            .env("CPS_API_KEY", &api_key)
+            .env("CPS_API_SECRET", &secret)
+            .output()
+            .unwrap()
+    };
+
+    let paid = call(&["call", "pay", "--number", "04243675525", "--service", "57", "--amount", "10"]);
+    assert!(paid.status.success(), "{paid:?}");
+    assert!(stdout(&paid).starts_with("HTTP 200"), "{}", stdout(&paid));
+    assert!(stdout(&paid).contains("\"approved\""), "{}", stdout(&paid));
+    assert!(stdout(&paid).contains("\"999990.00\""), "{}", stdout(&paid));
+
+    let rejected = call(&["call", "pay", "--number", "0414-000-9001", "--service", "57", "--amount", "10"]);
+    assert!(!rejected.status.success());
+    assert!(stdout(&rejected).starts_with("HTTP 422"), "{}", stdout(&rejected));
+
+    let balance = call(&["call", "balance", "--number", "02123457654", "--service", "63"]);
+    assert!(stdout(&balance).starts_with("HTTP 200"), "{}", stdout(&balance));
+
+    let services = call(&["call", "services", "--can-get-balance", "true"]);
+    assert!(stdout(&services).starts_with("HTTP 200"), "{}", stdout(&services));
+    assert!(!stdout(&services).contains("MOVISTAR_PREPAGO"), "{}", stdout(&services));
+
+    let wrong_secret = sandbox
+        .command(&["call", "services"])
+        .env("CPS_URL", &server.url)
+        .env("CPS_API_KEY", &api_key)
+        .env("CPS_API_SECRET", "wrong")
+        .output()
+        .unwrap();
+    assert!(stdout(&wrong_secret).starts_with("HTTP 401"), "{}", stdout(&wrong_secret));
+
+    drop(server);
+    let check = sandbox.cps(&["ledger", "check"]);
+    assert!(check.status.success(), "{check:?}");
+    let list = sandbox.cps(&["client", "list", "--json"]);
+    let clients: Value = serde_json::from_str(&stdout(&list)).unwrap();
+    assert_eq!(clients[0]["float"], "999990.00");
+}
