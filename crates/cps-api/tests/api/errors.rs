@@ -83,15 +83,28 @@ async fn post_with_content_type(app: &TestApp, content_type: Option<&str>, body:
     app.send(app.with_signature(request, &nonce, &format!("{PAY_PATH}{nonce}{body}"))).await
 }
 
+/// Starts a 3 MB upload but sends only its first 64 KiB: a server that waits
+/// for the rest before answering times the exchange out. A client writing
+/// all 3 MB could instead see the connection reset after the early 413.
+fn three_megabyte_upload(path: &str) -> Vec<u8> {
+    let declared = 3 * 1024 * 1024;
+    let mut request = format!(
+        "POST {path} HTTP/1.1\r\nhost: 127.0.0.1\r\ncontent-type: application/json\r\ncontent-length: {declared}\r\n\r\n"
+    )
+    .into_bytes();
+    request.extend_from_slice(br#"{"numberService":""#);
+    request.extend(std::iter::repeat_n(b'0', 64 * 1024));
+    request
+}
+
 #[tokio::test]
 async fn oversized_body_is_413_first() {
     let app = spawn_app().await;
-    let body = format!(r#"{{"numberService":"{}"}}"#, "0".repeat(3 * 1024 * 1024));
 
     // No credentials at all: the size is checked before authentication, and
     // before the route is looked up.
     for (label, path) in [("pay path", PAY_PATH), ("unknown route", "/cps/v2/nothing")] {
-        let answer = app.send(app.http.post(app.url(path)).header("content-type", "application/json").body(body.clone())).await;
+        let answer = exchange_raw(&app, three_megabyte_upload(path)).await;
         assert_problem(&answer, 413, "PAYLOAD_TOO_LARGE", label);
     }
     assert_eq!(app.simulator.payment_count(), 0);
@@ -391,8 +404,7 @@ async fn checks_run_in_documented_order() {
 async fn server_survives_bad_requests() {
     let app = spawn_app_with_float("100.00").await;
 
-    let huge = format!(r#"{{"numberService":"{}"}}"#, "9".repeat(3 * 1024 * 1024));
-    let oversized = app.send(app.http.post(app.url(PAY_PATH)).header("content-type", "application/json").body(huge)).await;
+    let oversized = exchange_raw(&app, three_megabyte_upload(PAY_PATH)).await;
     assert_eq!(oversized.status, 413, "{}", oversized.text);
 
     let request = format!("POST {PAY_PATH} HTTP/1.1\r\nhost: 127.0.0.1\r\ncontent-length: 999999999\r\n\r\n");
