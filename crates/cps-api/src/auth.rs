@@ -41,7 +41,7 @@ impl FromRequest<AppState> for SignedRequest {
         let (parts, body) = request.into_parts();
         let body = axum::body::to_bytes(body, state.body_limit_bytes)
             .await
-            .map_err(|_| ApiError::payload_too_large(state.body_limit_bytes))?;
+            .map_err(|error| body_read_error(&error, state.body_limit_bytes))?;
         let query = QueryParams::parse(parts.uri.query());
 
         let client = authenticate(state, &parts, &body, &query).await?;
@@ -49,6 +49,20 @@ impl FromRequest<AppState> for SignedRequest {
 
         Ok(SignedRequest { client, headers: parts.headers, body, query })
     }
+}
+
+/// A body over the limit is a 413. Any other read failure, such as a client
+/// that closes before sending its declared `Content-Length`, is a 400.
+fn body_read_error(error: &axum::Error, limit: usize) -> ApiError {
+    let mut source: Option<&(dyn std::error::Error + 'static)> = Some(error);
+    while let Some(current) = source {
+        if current.is::<http_body_util::LengthLimitError>() {
+            return ApiError::payload_too_large(limit);
+        }
+        source = current.source();
+    }
+    tracing::info!(error = %error, "request body could not be read");
+    ApiError::new(StatusCode::BAD_REQUEST, "MALFORMED_JSON", Message::new("malformed-json-incomplete"))
 }
 
 struct Credentials<'a> {

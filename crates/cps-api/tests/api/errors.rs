@@ -471,3 +471,25 @@ async fn errors_follow_accept_language() {
     }
     assert_eq!(error_fields(&amount_es), ["amount"]);
 }
+
+#[tokio::test]
+async fn short_body_is_400() {
+    let app = spawn_app().await;
+    let address = app.base_url.trim_start_matches("http://").to_string();
+
+    // Declares 100 bytes, sends 31, then closes its sending side.
+    let answer = tokio::task::spawn_blocking(move || {
+        let mut stream = TcpStream::connect(&address).expect("test server accepts connections");
+        stream.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+        let request = format!(
+            "POST {PAY_PATH} HTTP/1.1\r\nhost: 127.0.0.1\r\ncontent-type: application/json\r\ncontent-length: 100\r\n\r\n{{\"numberService\":\"04140000001\"}}"
+        );
+        stream.write_all(request.as_bytes()).expect("request is written");
+        stream.shutdown(std::net::Shutdown::Write).expect("sending side closes");
+        read_raw_answer(&mut stream)
+    })
+    .await
+    .expect("raw exchange finishes");
+
+    assert_problem(&answer, 400, "MALFORMED_JSON", "body shorter than its Content-Length");
+}

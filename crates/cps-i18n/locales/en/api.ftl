@@ -27,6 +27,7 @@ unsupported-media-type-detail = The body must be JSON. Send the header Content-T
 malformed-json-title = Malformed JSON
 malformed-json-detail = The body is not valid JSON: { $problem }.
 malformed-json-not-object = The body must be a JSON object.
+malformed-json-incomplete = The request body ended before its declared Content-Length. Send the whole body.
 malformed-json-utf8 = The body is not valid UTF-8 text.
 unknown-field-title = Unknown field
 unknown-field-detail = The field { $field } is not part of this request. Check its spelling; the fields are { $allowed }.

@@ -27,6 +27,7 @@ unsupported-media-type-detail = El cuerpo debe ser JSON. Envíe la cabecera Cont
 malformed-json-title = JSON mal formado
 malformed-json-detail = El cuerpo no es JSON válido: { $problem }.
 malformed-json-not-object = El cuerpo debe ser un objeto JSON.
+malformed-json-incomplete = El cuerpo de la solicitud terminó antes del Content-Length declarado. Envíe el cuerpo completo.
 malformed-json-utf8 = El cuerpo no es texto UTF-8 válido.
 unknown-field-title = Campo desconocido
 unknown-field-detail = El campo { $field } no forma parte de esta solicitud. Revise cómo lo escribió; los campos son { $allowed }.
