@@ -1,6 +1,6 @@
 //! The CPS HTTP API: routes, request signing, and problem+json errors.
 //!
-//! This crate knows HTTP and nothing about SQL: it authenticates and parses
+//! This crate handles HTTP and contains no SQL: it authenticates and parses
 //! requests, hands validated commands to `cps-payments`, and turns outcomes
 //! into responses.
 

@@ -3,8 +3,10 @@
 use std::fmt;
 use std::str::FromStr;
 
-/// A payment's state. `pending` becomes `approved` or `rejected` exactly once;
-/// only an operator turns `approved` into `refunded`.
+/// A payment's state. `pending` becomes `approved` or `rejected` exactly once,
+/// because the store finalizes only rows still `pending`.
+// NOTE: `Refunded` exists in the schema, but no code sets it until operator
+// refunds are built.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum OperationStatus {
     Pending,

@@ -2,7 +2,8 @@
 //! ledger.
 //!
 //! Queries are checked at run time rather than by sqlx's compile-time macros,
-//! so the crate builds without a database; the API test suite runs every query.
+//! so the crate builds without a database. The API and CLI tests run them
+//! against real SQLite files.
 //! SQLite is opened in WAL mode with `synchronous=FULL`, so a committed payment
 //! survives a power cut.
 

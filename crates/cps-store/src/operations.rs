@@ -169,15 +169,6 @@ impl Store {
         let mut connection = self.reader.acquire().await?;
         select_by_reference(&mut connection, client_id.as_str(), reference).await
     }
-
-    /// Returns the operations of one client, oldest first.
-    pub async fn list_operations(&self, client_id: &ClientId) -> Result<Vec<OperationRecord>, StoreError> {
-        let rows = sqlx::query(&format!("SELECT {OPERATION_COLUMNS} FROM operations WHERE client_id = $1 ORDER BY created_at_ms, id"))
-            .bind(client_id.as_str())
-            .fetch_all(&self.reader)
-            .await?;
-        rows.iter().map(operation_from_row).collect()
-    }
 }
 
 async fn insert_operation(connection: &mut SqliteConnection, operation: &OperationRecord) -> Result<(), StoreError> {

@@ -185,12 +185,7 @@ async fn malformed_signatures_are_rejected() {
     ];
     for (label, signature) in cases {
         let nonce = nonce();
-        let request = app
-            .http
-            .get(app.url(SERVICES_PATH))
-            .header("api-key", &app.api_key)
-            .header("api-nonce", &nonce)
-            .header("api-signature", signature(&nonce));
+        let request = app.with_credentials(app.http.get(app.url(SERVICES_PATH)), &nonce, &signature(&nonce));
         let answer = app.send(request).await;
         assert_problem(&answer, 401, "INVALID_SIGNATURE", label);
         assert!(!answer.text.contains(&app.secret), "{label}: the body shows the secret");
@@ -229,15 +224,8 @@ async fn upper_case_signature_verifies() {
     let nonce = nonce();
     let signature = cps_api::sign(&app.secret, &format!("{PAY_PATH}{nonce}{EXAMPLE_PAYMENT}"));
     let send = |signature: String| {
-        let request = app
-            .http
-            .post(app.url(PAY_PATH))
-            .header("content-type", "application/json")
-            .header("api-key", &app.api_key)
-            .header("api-nonce", &nonce)
-            .header("api-signature", signature)
-            .body(EXAMPLE_PAYMENT);
-        app.send(request)
+        let request = app.http.post(app.url(PAY_PATH)).header("content-type", "application/json").body(EXAMPLE_PAYMENT);
+        app.send(app.with_credentials(request, &nonce, &signature))
     };
 
     let upper = send(signature.to_ascii_uppercase()).await;

@@ -242,15 +242,9 @@ async fn invalid_utf8_body_is_400() {
     let nonce = nonce();
 
     // The client signs the bytes it sends, as the contract requires.
-    let request = app
-        .http
-        .post(app.url(PAY_PATH))
-        .header("content-type", "application/json")
-        .header("api-key", &app.api_key)
-        .header("api-nonce", &nonce)
-        .header("api-signature", sign_bytes(&app.secret, PAY_PATH, &nonce, body))
-        .body(body.to_vec());
-    let answer = app.send(request).await;
+    let request = app.http.post(app.url(PAY_PATH)).header("content-type", "application/json").body(body.to_vec());
+    let signature = sign_bytes(&app.secret, PAY_PATH, &nonce, body);
+    let answer = app.send(app.with_credentials(request, &nonce, &signature)).await;
 
     assert_problem(&answer, 400, "MALFORMED_JSON", "bytes ff fe signed as sent");
     assert_eq!(app.float().await, "100.00");

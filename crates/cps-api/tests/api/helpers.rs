@@ -119,15 +119,8 @@ impl TestApp {
 
     pub async fn post_signed_with(&self, path: &str, body: &str, headers: &[(&str, &str)]) -> Answer {
         let nonce = nonce();
-        let signature = cps_api::sign(&self.secret, &format!("{path}{nonce}{body}"));
-        let mut request = self
-            .http
-            .post(self.url(path))
-            .header("content-type", "application/json")
-            .header("api-key", &self.api_key)
-            .header("api-nonce", &nonce)
-            .header("api-signature", signature)
-            .body(body.to_string());
+        let request = self.http.post(self.url(path)).header("content-type", "application/json").body(body.to_string());
+        let mut request = self.with_signature(request, &nonce, &format!("{path}{nonce}{body}"));
         for (name, value) in headers {
             request = request.header(*name, *value);
         }
@@ -142,14 +135,8 @@ impl TestApp {
 
     pub async fn get_signed_with(&self, path: &str, query: &str, payload: &str, headers: &[(&str, &str)]) -> Answer {
         let nonce = nonce();
-        let signature = cps_api::sign(&self.secret, &format!("{path}{nonce}{payload}"));
         let target = if query.is_empty() { path.to_string() } else { format!("{path}?{query}") };
-        let mut request = self
-            .http
-            .get(self.url(&target))
-            .header("api-key", &self.api_key)
-            .header("api-nonce", &nonce)
-            .header("api-signature", signature);
+        let mut request = self.with_signature(self.http.get(self.url(&target)), &nonce, &format!("{path}{nonce}{payload}"));
         for (name, value) in headers {
             request = request.header(*name, *value);
         }
@@ -184,10 +171,15 @@ impl TestApp {
     /// Adds `api-key`, `api-nonce` and the signature of `string_to_sign`, for
     /// tests that choose the nonce or sign something other than the request.
     pub fn with_signature(&self, request: reqwest::RequestBuilder, nonce: &str, string_to_sign: &str) -> reqwest::RequestBuilder {
+        self.with_credentials(request, nonce, &cps_api::sign(&self.secret, string_to_sign))
+    }
+
+    /// Adds the test client's `api-key`, and `nonce` and `signature` as given.
+    pub fn with_credentials(&self, request: reqwest::RequestBuilder, nonce: &str, signature: &str) -> reqwest::RequestBuilder {
         request
             .header("api-key", &self.api_key)
             .header("api-nonce", nonce)
-            .header("api-signature", cps_api::sign(&self.secret, string_to_sign))
+            .header("api-signature", signature)
     }
 }
 
