@@ -1,9 +1,18 @@
 //! Billers: the upstream companies that receive payments, behind one trait.
 //!
 //! The built-in [`Simulator`] is the default biller in development and tests.
+//! [`HttpBiller`] speaks JSON to an upstream biller, [`BillerRoutes`] sends
+//! each service to its biller, and [`sim_server`] is the stand-alone upstream
+//! simulator behind `cps biller-sim`.
 
+mod http;
+mod routing;
+pub mod sim_server;
 mod simulator;
+pub mod wire;
 
+pub use http::{HttpBiller, HttpBillerConfig};
+pub use routing::{BillerRoutes, RoutingError};
 pub use simulator::Simulator;
 
 use async_trait::async_trait;
@@ -73,8 +82,9 @@ pub trait Biller: Send + Sync + 'static {
     /// charge again.
     async fn pay(&self, request: &PaymentRequest) -> Result<PaymentOutcome, BillerError>;
 
-    /// Asks what became of the payment sent with `operation_id`.
-    async fn payment_status(&self, operation_id: &OperationId) -> Result<PaymentStatus, BillerError>;
+    /// Asks what became of the payment sent with `operation_id` for
+    /// `service_id` (which routing needs to find the biller).
+    async fn payment_status(&self, operation_id: &OperationId, service_id: ServiceId) -> Result<PaymentStatus, BillerError>;
 
     /// Queries what a subscriber owes.
     async fn balance(&self, service: &Service, number: &ServiceNumber) -> Result<BalanceAnswer, BillerError>;

@@ -17,9 +17,9 @@ use cps_domain::{Money, OperationId, Service, ServiceNumber};
 
 use crate::{AccountBalance, BalanceAnswer, Biller, BillerError, PaymentOutcome, PaymentRequest, PaymentStatus};
 
-const REJECTED_ENDING: &str = "9001";
-const TIMEOUT_THEN_APPROVED_ENDING: &str = "9002";
-const TIMEOUT_THEN_REJECTED_ENDING: &str = "9003";
+pub(crate) const REJECTED_ENDING: &str = "9001";
+pub(crate) const TIMEOUT_THEN_APPROVED_ENDING: &str = "9002";
+pub(crate) const TIMEOUT_THEN_REJECTED_ENDING: &str = "9003";
 
 const HOLDER_NAMES: [&str; 6] = [
     "María Pérez",
@@ -81,7 +81,7 @@ impl Biller for Simulator {
         }
     }
 
-    async fn payment_status(&self, operation_id: &OperationId) -> Result<PaymentStatus, BillerError> {
+    async fn payment_status(&self, operation_id: &OperationId, _service_id: cps_domain::ServiceId) -> Result<PaymentStatus, BillerError> {
         self.wait().await;
         let status = match self.lock_charges().get(operation_id) {
             Some(outcome) => PaymentStatus::Final(outcome.clone()),
@@ -99,7 +99,7 @@ impl Biller for Simulator {
     }
 }
 
-fn outcome_for(ending: &str, operation_id: &OperationId) -> PaymentOutcome {
+pub(crate) fn outcome_for(ending: &str, operation_id: &OperationId) -> PaymentOutcome {
     match ending {
         REJECTED_ENDING | TIMEOUT_THEN_REJECTED_ENDING => PaymentOutcome::Rejected {
             reason: "sandbox: subscriber account rejected".to_string(),
@@ -127,7 +127,7 @@ fn provider_reference_for(operation_id: &str) -> String {
 /// Derives a balance between 10.00 and 5,009.99 VES, a holder and a due date
 /// 1 to 28 days ahead from the number, so the same number always gets the
 /// same balance and holder.
-fn balance_for(number: &str) -> AccountBalance {
+pub(crate) fn balance_for(number: &str) -> AccountBalance {
     let hash = fnv1a(number);
     let cents = 1_000 + (hash % 500_000) as i64;
     let holder = HOLDER_NAMES[(hash / 500_000 % HOLDER_NAMES.len() as u64) as usize];
@@ -168,12 +168,12 @@ mod tests {
 
         let approved_later = request("04140009002");
         assert_eq!(simulator.pay(&approved_later).await, Err(BillerError::Timeout));
-        let status = simulator.payment_status(&approved_later.operation_id).await.unwrap();
+        let status = simulator.payment_status(&approved_later.operation_id, 57).await.unwrap();
         assert!(matches!(status, PaymentStatus::Final(PaymentOutcome::Approved { .. })));
 
         let rejected_later = request("04140009003");
         assert_eq!(simulator.pay(&rejected_later).await, Err(BillerError::Timeout));
-        let status = simulator.payment_status(&rejected_later.operation_id).await.unwrap();
+        let status = simulator.payment_status(&rejected_later.operation_id, 57).await.unwrap();
         assert!(matches!(status, PaymentStatus::Final(PaymentOutcome::Rejected { .. })));
     }
 

@@ -72,8 +72,8 @@ impl Money {
         Ok(money)
     }
 
-    /// Parses a plain decimal such as `10`, `10.5` or `1000000.00`, the form
-    /// operators type on the command line.
+    /// Parses a plain non-negative decimal such as `0`, `10.5` or
+    /// `1000000.00`, the form operators type and billers send.
     pub fn parse_decimal(text: &str) -> Result<Money, AmountError> {
         parse_decimal(text.trim(), false)
     }
@@ -146,8 +146,12 @@ fn parse_decimal(text: &str, allow_exponent: bool) -> Result<Money, AmountError>
     }
     let significant = digits.trim_start_matches('0');
 
-    // JSON allows `-0`, and a negative amount is never a payment.
-    if significant.is_empty() || negative {
+    // Zero (`0`, `-0`, `0.00`) is a valid decimal; callers that need a
+    // positive amount check for it.
+    if significant.is_empty() {
+        return Ok(Money::ZERO);
+    }
+    if negative {
         return Err(AmountError::NotPositive);
     }
     if power < 0 {

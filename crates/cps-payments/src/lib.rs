@@ -7,9 +7,13 @@
 //! 3. On a definite answer, finalize: capture on approval, release on
 //!    rejection. On a timeout or an unreadable answer, leave it `pending`: it
 //!    is settled later by asking the biller, never by paying again.
+//! 4. The [`Settler`] asks the biller about `pending` operations (left by a
+//!    timeout or by a crash between steps 1 and 3) and finalizes them.
 
 mod balance;
 mod pay;
+mod settler;
 
 pub use balance::{BalanceError, BalanceQuery};
 pub use pay::{PaymentCommand, PaymentResult, Payments};
+pub use settler::{SettleReport, Settler, SettlerConfig};

@@ -18,7 +18,7 @@ mod sqlite;
 pub use clients::{ClientRecord, ClientSummary, NewClient};
 pub use error::StoreError;
 pub use ledger::LedgerCheck;
-pub use operations::{Finalization, NewOperation, OperationRecord, ReserveOutcome};
+pub use operations::{Finalization, NewOperation, OperationRecord, ReserveOutcome, SettleAttempt};
 pub use sqlite::Store;
 
 /// Milliseconds since the Unix epoch, the time unit of every stored timestamp.

@@ -34,6 +34,11 @@ pub struct OperationRecord {
     pub answered: bool,
     pub created_at_ms: i64,
     pub completed_at_ms: Option<i64>,
+    /// How many times the settler has asked the biller about it.
+    pub settle_attempts: i64,
+    pub last_settle_error: Option<String>,
+    /// Set when the settler gave up and an operator must decide.
+    pub needs_operator: bool,
 }
 
 /// The result of trying to store a payment and reserve its amount.
@@ -56,7 +61,8 @@ pub enum Finalization {
 }
 
 const OPERATION_COLUMNS: &str = "id, client_id, reference, service_id, number, amount_cents, status,
-     provider_reference, reject_reason, answered, created_at_ms, completed_at_ms";
+     provider_reference, reject_reason, answered, created_at_ms, completed_at_ms,
+     settle_attempts, last_settle_error, needs_operator";
 
 impl Store {
     /// Stores a payment as `pending` and reserves its amount from the client's
@@ -92,6 +98,9 @@ impl Store {
             answered: false,
             created_at_ms: now,
             completed_at_ms: None,
+            settle_attempts: 0,
+            last_settle_error: None,
+            needs_operator: false,
         };
         insert_operation(&mut transaction, &operation).await?;
         let (from, to) = (float_account(client_id), reserved_account(client_id));
@@ -171,6 +180,88 @@ impl Store {
     }
 }
 
+/// A pending operation's latest failed settlement attempt.
+#[derive(Clone, Debug)]
+pub struct SettleAttempt {
+    pub error: String,
+    /// When the settler may try again (Unix milliseconds).
+    pub next_attempt_at_ms: i64,
+    /// True when the settler gives up and hands the operation to an operator.
+    pub give_up: bool,
+}
+
+impl Store {
+    /// Returns up to `limit` pending operations the settler should look at
+    /// now: created before `created_before_ms`, due for another attempt, and
+    /// not handed to an operator. Oldest first.
+    pub async fn pending_to_settle(&self, now_ms: i64, created_before_ms: i64, limit: i64) -> Result<Vec<OperationRecord>, StoreError> {
+        let rows = sqlx::query(&format!(
+            "SELECT {OPERATION_COLUMNS} FROM operations
+             WHERE status = 'pending' AND needs_operator = 0 AND next_settle_at_ms <= $1 AND created_at_ms <= $2
+             ORDER BY created_at_ms, id LIMIT $3"
+        ))
+        .bind(now_ms)
+        .bind(created_before_ms)
+        .bind(limit)
+        .fetch_all(&self.reader)
+        .await?;
+        rows.iter().map(operation_from_row).collect()
+    }
+
+    /// Records a failed settlement attempt on a pending operation. When the
+    /// attempt gives up, the operation is flagged for an operator and an event
+    /// says so.
+    pub async fn record_settle_attempt(&self, operation_id: &OperationId, attempt: &SettleAttempt) -> Result<(), StoreError> {
+        let mut transaction = self.begin_write().await?;
+        let updated = sqlx::query(
+            "UPDATE operations
+             SET settle_attempts = settle_attempts + 1, last_settle_error = $1, next_settle_at_ms = $2, needs_operator = $3
+             WHERE id = $4 AND status = 'pending'",
+        )
+        .bind(&attempt.error)
+        .bind(attempt.next_attempt_at_ms)
+        .bind(i64::from(attempt.give_up))
+        .bind(operation_id.as_str())
+        .execute(&mut *transaction)
+        .await?;
+        if attempt.give_up && updated.rows_affected() == 1 {
+            let cause = format!("settlement gave up, operator needed: {}", attempt.error);
+            insert_event(&mut transaction, operation_id.as_str(), OperationStatus::Pending, &cause, crate::now_ms()).await?;
+        }
+        transaction.commit().await?;
+        Ok(())
+    }
+
+    /// Counts pending operations: those the settler still works on, and those
+    /// waiting for an operator.
+    pub async fn count_pending(&self) -> Result<(i64, i64), StoreError> {
+        let row = sqlx::query(
+            "SELECT COALESCE(SUM(needs_operator = 0), 0) AS settling, COALESCE(SUM(needs_operator = 1), 0) AS flagged
+             FROM operations WHERE status = 'pending'",
+        )
+        .fetch_one(&self.reader)
+        .await?;
+        Ok((row.get("settling"), row.get("flagged")))
+    }
+
+    pub async fn find_operation(&self, operation_id: &OperationId) -> Result<Option<OperationRecord>, StoreError> {
+        let mut connection = self.reader.acquire().await?;
+        match select_by_id(&mut connection, operation_id.as_str()).await {
+            Ok(operation) => Ok(Some(operation)),
+            Err(StoreError::Database(sqlx::Error::RowNotFound)) => Ok(None),
+            Err(error) => Err(error),
+        }
+    }
+
+    /// Returns every operation, oldest first, for checks and reports.
+    pub async fn all_operations(&self) -> Result<Vec<OperationRecord>, StoreError> {
+        let rows = sqlx::query(&format!("SELECT {OPERATION_COLUMNS} FROM operations ORDER BY created_at_ms, id"))
+            .fetch_all(&self.reader)
+            .await?;
+        rows.iter().map(operation_from_row).collect()
+    }
+}
+
 async fn insert_operation(connection: &mut SqliteConnection, operation: &OperationRecord) -> Result<(), StoreError> {
     sqlx::query(
         "INSERT INTO operations (id, client_id, reference, service_id, number, amount_cents, status, created_at_ms)
@@ -235,5 +326,8 @@ fn operation_from_row(row: &sqlx::sqlite::SqliteRow) -> Result<OperationRecord, 
         answered: row.get::<i64, _>("answered") == 1,
         created_at_ms: row.get("created_at_ms"),
         completed_at_ms: row.get("completed_at_ms"),
+        settle_attempts: row.get("settle_attempts"),
+        last_settle_error: row.get("last_settle_error"),
+        needs_operator: row.get::<i64, _>("needs_operator") == 1,
     })
 }

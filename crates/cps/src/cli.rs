@@ -39,6 +39,69 @@ pub enum Command {
     /// cli-ledger
     #[command(subcommand)]
     Ledger(LedgerCommand),
+    /// cli-settle
+    Settle(SettleArgs),
+    /// cli-biller-sim
+    BillerSim(BillerSimArgs),
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct BillerArgs {
+    /// cli-biller-url
+    #[arg(long, env = "CPS_BILLER_URL", value_name = "URL", conflicts_with = "billers")]
+    pub biller_url: Option<String>,
+
+    /// cli-billers
+    #[arg(long, env = "CPS_BILLERS", value_name = "FILE")]
+    pub billers: Option<PathBuf>,
+
+    /// cli-serve-biller-timeout-ms
+    #[arg(long, env = "CPS_BILLER_TIMEOUT_MS", default_value_t = 10_000, value_name = "MS")]
+    pub biller_timeout_ms: u64,
+}
+
+#[derive(Args, Debug)]
+pub struct SettleArgs {
+    #[command(flatten)]
+    pub database: DatabaseArgs,
+
+    #[command(flatten)]
+    pub biller: BillerArgs,
+
+    /// cli-settle-after-ms
+    #[arg(long, env = "CPS_SETTLE_AFTER_MS", default_value_t = 30_000, value_name = "MS")]
+    pub settle_after_ms: u64,
+}
+
+#[derive(Args, Debug)]
+pub struct BillerSimArgs {
+    /// cli-serve-listen
+    #[arg(long, default_value = "127.0.0.1:4100", value_name = "ADDR")]
+    pub listen: SocketAddr,
+    /// cli-sim-latency-ms
+    #[arg(long, default_value_t = 0, value_name = "MS")]
+    pub latency_ms: u64,
+    /// cli-sim-error-rate
+    #[arg(long, default_value_t = 0.0, value_name = "0..1")]
+    pub error_rate: f64,
+    /// cli-sim-timeout-rate
+    #[arg(long, default_value_t = 0.0, value_name = "0..1")]
+    pub timeout_rate: f64,
+    /// cli-sim-timeout-ms
+    #[arg(long, default_value_t = 30_000, value_name = "MS")]
+    pub timeout_ms: u64,
+    /// cli-sim-garbage-rate
+    #[arg(long, default_value_t = 0.0, value_name = "0..1")]
+    pub garbage_rate: f64,
+    /// cli-sim-drop-rate
+    #[arg(long, default_value_t = 0.0, value_name = "0..1")]
+    pub drop_rate: f64,
+    /// cli-sim-sandbox-timeout-ms
+    #[arg(long, default_value_t = 30_000, value_name = "MS")]
+    pub sandbox_timeout_ms: u64,
+    /// cli-sim-seed
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
 }
 
 #[derive(Args, Debug, Clone)]
@@ -69,9 +132,20 @@ pub struct ServeArgs {
     #[arg(long, env = "CPS_NONCE_WINDOW_SECS", default_value_t = 300, value_name = "SECONDS")]
     pub nonce_window_secs: u64,
 
-    /// cli-serve-biller-timeout-ms
-    #[arg(long, env = "CPS_BILLER_TIMEOUT_MS", default_value_t = 10_000, value_name = "MS")]
-    pub biller_timeout_ms: u64,
+    #[command(flatten)]
+    pub biller: BillerArgs,
+
+    /// cli-settle-after-ms
+    #[arg(long, env = "CPS_SETTLE_AFTER_MS", default_value_t = 30_000, value_name = "MS")]
+    pub settle_after_ms: u64,
+
+    /// cli-settle-interval-ms
+    #[arg(long, env = "CPS_SETTLE_INTERVAL_MS", default_value_t = 1_000, value_name = "MS")]
+    pub settle_interval_ms: u64,
+
+    /// cli-settle-give-up-after-secs
+    #[arg(long, env = "CPS_SETTLE_GIVE_UP_AFTER_SECS", default_value_t = 86_400, value_name = "SECONDS")]
+    pub settle_give_up_after_secs: u64,
 }
 
 #[derive(Subcommand, Debug)]

@@ -1,9 +1,12 @@
 //! One module per command family.
 
+mod biller_sim;
+mod billers;
 mod call;
 mod client;
 mod ledger;
 mod serve;
+mod settle;
 
 use std::process::ExitCode;
 
@@ -23,6 +26,8 @@ pub async fn run(command: Command, lang: Lang) -> anyhow::Result<ExitCode> {
         Command::Client(command) => client::run(command, lang).await,
         Command::Call(command) => call::run(command, lang).await,
         Command::Ledger(command) => ledger::run(command, lang).await,
+        Command::Settle(args) => settle::run(args, lang).await,
+        Command::BillerSim(args) => biller_sim::run(args, lang).await,
     }
 }
 

@@ -6,7 +6,8 @@ use std::time::Duration;
 
 use anyhow::Context;
 use cps_api::{Server, ServerConfig};
-use cps_billers::Simulator;
+use cps_billers::Biller;
+use cps_payments::{Settler, SettlerConfig};
 use cps_domain::{Catalog, Money};
 use cps_i18n::Lang;
 use cps_store::Store;
@@ -29,25 +30,43 @@ pub async fn run(args: ServeArgs, lang: Lang) -> anyhow::Result<ExitCode> {
         ensure_demo_client(&store, lang).await?;
     }
 
+    let biller_deadline = Duration::from_millis(args.biller.biller_timeout_ms);
+    let settle_after = Duration::from_millis(args.settle_after_ms);
+    if settle_after <= biller_deadline {
+        // A "not found" from the biller releases funds, which is only safe
+        // once no pay request of the operation can still be in flight.
+        say(lang, "cli-settle-after-too-short", &[]);
+        return Ok(ExitCode::from(2));
+    }
+
+    let biller: Arc<dyn Biller> = Arc::new(super::billers::build_routes(&args.biller)?);
     let config = ServerConfig {
         listen: args.listen,
         nonce_window: Duration::from_secs(args.nonce_window_secs),
-        biller_deadline: Duration::from_millis(args.biller_timeout_ms),
+        biller_deadline,
         ..ServerConfig::default()
     };
-    // NOTE: the built-in sandbox simulator is the only biller so far; no
-    // payment reaches a real biller.
-    let biller = Arc::new(Simulator::default());
-    let server = Server::bind(config, store.clone(), Arc::new(catalog), biller).await?;
+    let server = Server::bind(config, store.clone(), Arc::new(catalog), biller.clone()).await?;
+
+    let settler_config = SettlerConfig {
+        settle_after,
+        interval: Duration::from_millis(args.settle_interval_ms),
+        give_up_after: Duration::from_secs(args.settle_give_up_after_secs),
+        query_deadline: biller_deadline,
+        ..SettlerConfig::default()
+    };
+    let settler = tokio::spawn(Settler::new(store.clone(), biller, settler_config).run());
 
     say(lang, "cli-serve-listening", &[("url", format!("http://{}", server.local_addr()).into())]);
-    server.run(shutdown_signal()).await?;
+    let served = server.run(shutdown_signal()).await;
+    settler.abort();
     store.close().await;
+    served?;
     Ok(ExitCode::SUCCESS)
 }
 
 /// Logs go to stderr, filtered by `RUST_LOG` (default `info`).
-fn init_logging() {
+pub(super) fn init_logging() {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info,sqlx=warn".into());
     let colored = std::io::IsTerminal::is_terminal(&std::io::stderr());
     tracing_subscriber::fmt().with_env_filter(filter).with_ansi(colored).with_writer(std::io::stderr).init();
@@ -93,7 +112,7 @@ async fn ensure_demo_client(store: &Store, lang: Lang) -> anyhow::Result<()> {
 }
 
 /// Completes on Ctrl-C or SIGTERM.
-async fn shutdown_signal() {
+pub(super) async fn shutdown_signal() {
     let interrupt = async {
         let _ = tokio::signal::ctrl_c().await;
     };

@@ -1,0 +1,43 @@
+//! `cps biller-sim`: the stand-alone upstream biller for tests and demos.
+
+use std::process::ExitCode;
+use std::time::Duration;
+
+use anyhow::Context;
+use cps_billers::sim_server::{self, SimulatorConfig};
+use cps_i18n::Lang;
+
+use crate::cli::BillerSimArgs;
+use crate::output::say;
+
+pub async fn run(args: BillerSimArgs, lang: Lang) -> anyhow::Result<ExitCode> {
+    let rates = [args.error_rate, args.timeout_rate, args.garbage_rate, args.drop_rate];
+    if rates.iter().any(|rate| !(0.0..=1.0).contains(rate)) || rates.iter().sum::<f64>() > 1.0 {
+        say(lang, "cli-sim-invalid-rates", &[]);
+        return Ok(ExitCode::from(2));
+    }
+    super::serve::init_logging();
+
+    let config = SimulatorConfig {
+        latency: Duration::from_millis(args.latency_ms),
+        error_rate: args.error_rate,
+        timeout_rate: args.timeout_rate,
+        timeout_delay: Duration::from_millis(args.timeout_ms),
+        garbage_rate: args.garbage_rate,
+        drop_rate: args.drop_rate,
+        sandbox_timeout_delay: Duration::from_millis(args.sandbox_timeout_ms),
+        seed: args.seed,
+    };
+    let listener = tokio::net::TcpListener::bind(args.listen)
+        .await
+        .with_context(|| format!("failed to listen on {}", args.listen))?;
+    let address = listener.local_addr()?;
+
+    say(lang, "cli-sim-listening", &[("url", format!("http://{address}").into())]);
+    tracing::info!(%address, ?config, "biller simulator listening");
+    axum::serve(listener, sim_server::router(config))
+        .with_graceful_shutdown(super::serve::shutdown_signal())
+        .await
+        .context("biller simulator failed")?;
+    Ok(ExitCode::SUCCESS)
+}
