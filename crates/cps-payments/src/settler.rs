@@ -139,6 +139,9 @@ impl Settler {
             }
             // Old enough that no pay request can still be in flight, so the
             // biller never charged it: release the funds.
+            // NOTE: this assumes the biller finishes or drops a request within
+            // `settle_after`; one that charges later would charge a payment
+            // CPS released. Billers with slower processing need a longer age.
             Ok(PaymentStatus::NotFound) => (
                 Finalization::Rejected { reason: "the biller has no record of the payment".into() },
                 "settled: the biller has no record of it",

@@ -253,6 +253,16 @@ impl Store {
         }
     }
 
+    /// Returns the state changes of an operation, oldest first, as
+    /// `(status, cause, time in Unix milliseconds)`.
+    pub async fn operation_events(&self, operation_id: &OperationId) -> Result<Vec<(String, String, i64)>, StoreError> {
+        let rows = sqlx::query("SELECT status, cause, created_at_ms FROM operation_events WHERE operation_id = $1 ORDER BY id")
+            .bind(operation_id.as_str())
+            .fetch_all(&self.reader)
+            .await?;
+        Ok(rows.iter().map(|row| (row.get("status"), row.get("cause"), row.get("created_at_ms"))).collect())
+    }
+
     /// Returns every operation, oldest first, for checks and reports.
     pub async fn all_operations(&self) -> Result<Vec<OperationRecord>, StoreError> {
         let rows = sqlx::query(&format!("SELECT {OPERATION_COLUMNS} FROM operations ORDER BY created_at_ms, id"))

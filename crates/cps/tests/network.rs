@@ -108,6 +108,12 @@ async fn lost_answers_settle_approved() {
         assert_eq!(retry.body["status"], "approved", "{fault}");
         assert_eq!(setup.float().await, "90.00", "{fault}: charged once");
 
+        let operation = store.all_operations().await.unwrap().remove(0);
+        let events = store.operation_events(&operation.id).await.unwrap();
+        let statuses: Vec<&str> = events.iter().map(|(status, _, _)| status.as_str()).collect();
+        assert_eq!(statuses, ["pending", "approved"], "{fault}: events {events:?}");
+        assert!(events[1].1.contains("biller reports it approved"), "{fault}: cause {events:?}");
+
         let stats = simulator_stats(&setup.simulator.url).await;
         assert_eq!(stats.charged, 1, "{fault}: one charge");
         assert_eq!(stats.pay_requests, 1, "{fault}: the payment was never sent again");
