@@ -39,6 +39,9 @@ pub enum Command {
     /// cli-ledger
     #[command(subcommand)]
     Ledger(LedgerCommand),
+    /// cli-operation
+    #[command(subcommand)]
+    Operation(OperationCommand),
     /// cli-settle
     Settle(SettleArgs),
     /// cli-biller-sim
@@ -232,6 +235,18 @@ pub struct ConnectionArgs {
     /// cli-call-api-secret
     #[arg(long, env = "CPS_API_SECRET", hide_env_values = true)]
     pub api_secret: String,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum OperationCommand {
+    /// cli-operation-pending
+    Pending {
+        /// cli-json
+        #[arg(long)]
+        json: bool,
+        #[command(flatten)]
+        database: DatabaseArgs,
+    },
 }
 
 #[derive(Subcommand, Debug)]

@@ -196,6 +196,12 @@ async fn unreachable_biller_is_flagged() {
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
 
+    let listed = sandbox.command(&["operation", "pending", "--json"]).output().unwrap();
+    let pending: serde_json::Value = serde_json::from_slice(&listed.stdout).expect("JSON list");
+    assert_eq!(pending[0]["needsOperator"], true, "{pending}");
+    assert!(pending[0]["settleAttempts"].as_i64().unwrap() >= 1, "{pending}");
+    assert!(pending[0]["lastSettleError"].is_string(), "{pending}");
+
     let clients = store.list_clients().await.unwrap();
     assert_eq!(clients[0].float.to_string(), "90.00");
     assert_eq!(clients[0].reserved.to_string(), "10.00");

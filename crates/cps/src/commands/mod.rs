@@ -5,6 +5,7 @@ mod billers;
 mod call;
 mod client;
 mod ledger;
+mod operation;
 mod serve;
 mod settle;
 
@@ -26,6 +27,7 @@ pub async fn run(command: Command, lang: Lang) -> anyhow::Result<ExitCode> {
         Command::Client(command) => client::run(command, lang).await,
         Command::Call(command) => call::run(command, lang).await,
         Command::Ledger(command) => ledger::run(command, lang).await,
+        Command::Operation(command) => operation::run(command, lang).await,
         Command::Settle(args) => settle::run(args, lang).await,
         Command::BillerSim(args) => biller_sim::run(args, lang).await,
     }
