@@ -4,7 +4,7 @@ use cps_domain::{ClientId, Money};
 use sqlx::Row;
 
 use crate::error::StoreError;
-use crate::sqlite::Store;
+use crate::database::Store;
 
 /// Random bytes in an api-key (shown as 32 hex characters).
 const API_KEY_BYTES: usize = 16;
@@ -158,7 +158,7 @@ impl Store {
     }
 }
 
-fn client_record(row: &sqlx::sqlite::SqliteRow) -> ClientRecord {
+fn client_record(row: &sqlx::any::AnyRow) -> ClientRecord {
     ClientRecord {
         id: ClientId::from_stored(row.get("id")),
         name: row.get("name"),

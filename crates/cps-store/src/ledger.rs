@@ -3,11 +3,11 @@
 //! changes.
 
 use cps_domain::Money;
-use sqlx::{Row, SqliteConnection};
+use sqlx::{AnyConnection, Row};
 
 use crate::clients::float_account;
 use crate::error::StoreError;
-use crate::sqlite::Store;
+use crate::database::Store;
 
 /// The reason money moved.
 #[derive(Clone, Copy, Debug)]
@@ -56,7 +56,7 @@ impl LedgerCheck {
 /// A debit that would take a client account below zero fails on the table's
 /// CHECK constraint, which rolls the whole transaction back.
 pub(crate) async fn post(
-    connection: &mut SqliteConnection,
+    connection: &mut AnyConnection,
     kind: PostingKind,
     from_account: &str,
     to_account: &str,
@@ -89,7 +89,17 @@ pub(crate) async fn post(
     Ok(())
 }
 
-pub(crate) async fn float_balance(connection: &mut SqliteConnection, client_id: &str) -> Result<Money, StoreError> {
+/// Locks the client's float row until the transaction ends (`lock` is the
+/// backend's row-lock clause) and returns the balance.
+pub(crate) async fn lock_float(connection: &mut AnyConnection, client_id: &str, lock: &str) -> Result<Money, StoreError> {
+    let cents: i64 = sqlx::query_scalar(&format!("SELECT balance_cents FROM accounts WHERE id = $1{lock}"))
+        .bind(float_account(client_id))
+        .fetch_one(&mut *connection)
+        .await?;
+    Ok(Money::from_cents(cents))
+}
+
+pub(crate) async fn float_balance(connection: &mut AnyConnection, client_id: &str) -> Result<Money, StoreError> {
     let cents: i64 = sqlx::query_scalar("SELECT balance_cents FROM accounts WHERE id = $1")
         .bind(float_account(client_id))
         .fetch_one(&mut *connection)
@@ -109,7 +119,7 @@ impl Store {
             .await?;
         let client_id = client_id.ok_or_else(|| StoreError::UnknownApiKey(api_key.to_string()))?;
 
-        let balance = float_balance(&mut transaction, &client_id).await?;
+        let balance = lock_float(&mut transaction, &client_id, self.lock_rows()).await?;
         if balance.checked_add(amount).is_none_or(|total| total.cents() > i64::MAX / 4) {
             return Err(StoreError::BalanceOverflow { balance });
         }
@@ -124,7 +134,8 @@ impl Store {
     /// Checks that balances sum to zero, that each account's balance equals
     /// the sum of its postings, and that no client account is negative.
     pub async fn check_ledger(&self) -> Result<LedgerCheck, StoreError> {
-        let balance_sum: i64 = sqlx::query_scalar("SELECT COALESCE(SUM(balance_cents), 0) FROM accounts")
+        // PostgreSQL sums BIGINT as NUMERIC; the cast brings it back to i64.
+        let balance_sum: i64 = sqlx::query_scalar("SELECT CAST(COALESCE(SUM(balance_cents), 0) AS BIGINT) FROM accounts")
             .fetch_one(&self.reader)
             .await?;
 

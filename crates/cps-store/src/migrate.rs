@@ -1,10 +1,14 @@
-//! Schema migrations, embedded in the binary and applied in order at start-up.
+//! Schema migrations, one folder per database, embedded in the binary and
+//! applied in order at start-up.
 //!
 //! Each migration runs in its own transaction together with the row that
 //! records it, so a crash leaves it either applied and recorded or neither.
+//! On PostgreSQL an advisory lock makes instances that start together apply
+//! each migration once.
 
-use sqlx::SqlitePool;
+use sqlx::AnyPool;
 
+use crate::database::Backend;
 use crate::error::StoreError;
 
 struct Migration {
@@ -26,27 +30,58 @@ const SQLITE_MIGRATIONS: &[Migration] = &[
     },
 ];
 
-pub(crate) async fn run(pool: &SqlitePool) -> Result<(), StoreError> {
-    sqlx::raw_sql(
-        "CREATE TABLE IF NOT EXISTS cps_migrations (
-             version       INTEGER PRIMARY KEY,
-             name          TEXT NOT NULL,
-             applied_at_ms INTEGER NOT NULL
-         )",
-    )
-    .execute(pool)
-    .await?;
+const POSTGRES_MIGRATIONS: &[Migration] = &[
+    Migration {
+        version: 1,
+        name: "initial",
+        sql: include_str!("../migrations/postgres/0001_initial.sql"),
+    },
+    Migration {
+        version: 2,
+        name: "settlement",
+        sql: include_str!("../migrations/postgres/0002_settlement.sql"),
+    },
+];
 
-    for migration in SQLITE_MIGRATIONS {
-        apply(pool, migration).await?;
+/// The key of the PostgreSQL advisory lock held while migrating.
+const MIGRATION_LOCK_KEY: i64 = 0x4350_5300_0001;
+
+pub(crate) async fn run(pool: &AnyPool, backend: Backend) -> Result<(), StoreError> {
+    let migrations = match backend {
+        Backend::Sqlite => SQLITE_MIGRATIONS,
+        Backend::Postgres => POSTGRES_MIGRATIONS,
+    };
+    for migration in migrations {
+        apply(pool, backend, migration).await?;
     }
     Ok(())
 }
 
-async fn apply(pool: &SqlitePool, migration: &Migration) -> Result<(), StoreError> {
+async fn apply(pool: &AnyPool, backend: Backend, migration: &Migration) -> Result<(), StoreError> {
     let failed = |source| StoreError::Migration { version: migration.version, source };
 
-    let mut transaction = pool.begin_with("BEGIN IMMEDIATE").await.map_err(failed)?;
+    let mut transaction = match backend {
+        Backend::Sqlite => pool.begin_with("BEGIN IMMEDIATE").await.map_err(failed)?,
+        Backend::Postgres => pool.begin().await.map_err(failed)?,
+    };
+    if backend == Backend::Postgres {
+        sqlx::query("SELECT pg_advisory_xact_lock($1)")
+            .bind(MIGRATION_LOCK_KEY)
+            .execute(&mut *transaction)
+            .await
+            .map_err(failed)?;
+    }
+    sqlx::raw_sql(
+        "CREATE TABLE IF NOT EXISTS cps_migrations (
+             version       BIGINT PRIMARY KEY,
+             name          TEXT NOT NULL,
+             applied_at_ms BIGINT NOT NULL
+         )",
+    )
+    .execute(&mut *transaction)
+    .await
+    .map_err(failed)?;
+
     let applied: Option<i64> = sqlx::query_scalar("SELECT version FROM cps_migrations WHERE version = $1")
         .bind(migration.version)
         .fetch_optional(&mut *transaction)

@@ -1,7 +1,7 @@
 //! Replay protection: each signed request is accepted once.
 
 use crate::error::StoreError;
-use crate::sqlite::Store;
+use crate::database::Store;
 
 impl Store {
     /// Records a signed request's `(api-key, nonce, signature)`. Returns false

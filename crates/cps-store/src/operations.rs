@@ -1,12 +1,12 @@
 //! Operations: reservation of funds, finalization, and look-ups.
 
 use cps_domain::{ClientId, Money, OperationId, OperationStatus, ServiceId, ServiceNumber};
-use sqlx::{Row, SqliteConnection};
+use sqlx::{AnyConnection, Row};
 
 use crate::clients::{float_account, reserved_account};
 use crate::error::StoreError;
 use crate::ledger::{self, PostingKind};
-use crate::sqlite::Store;
+use crate::database::Store;
 
 /// A payment accepted for processing, before anything is stored.
 #[derive(Clone, Debug)]
@@ -71,9 +71,11 @@ impl Store {
         let client_id = new.client_id.as_str();
         let mut transaction = self.begin_write().await?;
 
-        // The write lock is held from BEGIN IMMEDIATE, so no other writer can
-        // insert the same reference or spend the float between these reads
-        // and the writes below.
+        // Lock the client's float first: on SQLite the write lock is already
+        // held from BEGIN IMMEDIATE, on PostgreSQL the row lock queues every
+        // other payment of this client. So no one can insert the same
+        // reference or spend the float between these reads and the writes.
+        ledger::lock_float(&mut transaction, client_id, self.lock_rows()).await?;
         if let Some(reference) = &new.reference {
             if let Some(existing) = select_by_reference(&mut transaction, client_id, reference).await? {
                 return Ok(ReserveOutcome::ReferenceExists(existing));
@@ -123,7 +125,10 @@ impl Store {
         cause: &str,
     ) -> Result<(OperationRecord, Money), StoreError> {
         let mut transaction = self.begin_write().await?;
-        let operation = select_by_id(&mut transaction, operation_id.as_str()).await?;
+        // The row lock makes two settlers, or a settler and the request that
+        // made the operation, finalize it one after the other: the second
+        // sees it final and posts nothing.
+        let operation = select_by_id_locked(&mut transaction, operation_id.as_str(), self.lock_rows()).await?;
         let client_id = operation.client_id.as_str().to_string();
 
         if operation.status != OperationStatus::Pending {
@@ -236,7 +241,8 @@ impl Store {
     /// waiting for an operator.
     pub async fn count_pending(&self) -> Result<(i64, i64), StoreError> {
         let row = sqlx::query(
-            "SELECT COALESCE(SUM(needs_operator = 0), 0) AS settling, COALESCE(SUM(needs_operator = 1), 0) AS flagged
+            "SELECT COUNT(CASE WHEN needs_operator = 0 THEN 1 END) AS settling,
+                    COUNT(CASE WHEN needs_operator = 1 THEN 1 END) AS flagged
              FROM operations WHERE status = 'pending'",
         )
         .fetch_one(&self.reader)
@@ -272,7 +278,7 @@ impl Store {
     }
 }
 
-async fn insert_operation(connection: &mut SqliteConnection, operation: &OperationRecord) -> Result<(), StoreError> {
+async fn insert_operation(connection: &mut AnyConnection, operation: &OperationRecord) -> Result<(), StoreError> {
     sqlx::query(
         "INSERT INTO operations (id, client_id, reference, service_id, number, amount_cents, status, created_at_ms)
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
@@ -290,7 +296,7 @@ async fn insert_operation(connection: &mut SqliteConnection, operation: &Operati
     Ok(())
 }
 
-async fn insert_event(connection: &mut SqliteConnection, operation_id: &str, status: OperationStatus, cause: &str, now_ms: i64) -> Result<(), StoreError> {
+async fn insert_event(connection: &mut AnyConnection, operation_id: &str, status: OperationStatus, cause: &str, now_ms: i64) -> Result<(), StoreError> {
     sqlx::query("INSERT INTO operation_events (operation_id, status, cause, created_at_ms) VALUES ($1, $2, $3, $4)")
         .bind(operation_id)
         .bind(status.as_str())
@@ -301,15 +307,19 @@ async fn insert_event(connection: &mut SqliteConnection, operation_id: &str, sta
     Ok(())
 }
 
-async fn select_by_id(connection: &mut SqliteConnection, operation_id: &str) -> Result<OperationRecord, StoreError> {
-    let row = sqlx::query(&format!("SELECT {OPERATION_COLUMNS} FROM operations WHERE id = $1"))
+async fn select_by_id(connection: &mut AnyConnection, operation_id: &str) -> Result<OperationRecord, StoreError> {
+    select_by_id_locked(connection, operation_id, "").await
+}
+
+async fn select_by_id_locked(connection: &mut AnyConnection, operation_id: &str, lock: &str) -> Result<OperationRecord, StoreError> {
+    let row = sqlx::query(&format!("SELECT {OPERATION_COLUMNS} FROM operations WHERE id = $1{lock}"))
         .bind(operation_id)
         .fetch_one(&mut *connection)
         .await?;
     operation_from_row(&row)
 }
 
-async fn select_by_reference(connection: &mut SqliteConnection, client_id: &str, reference: &str) -> Result<Option<OperationRecord>, StoreError> {
+async fn select_by_reference(connection: &mut AnyConnection, client_id: &str, reference: &str) -> Result<Option<OperationRecord>, StoreError> {
     let row = sqlx::query(&format!("SELECT {OPERATION_COLUMNS} FROM operations WHERE client_id = $1 AND reference = $2"))
         .bind(client_id)
         .bind(reference)
@@ -318,7 +328,7 @@ async fn select_by_reference(connection: &mut SqliteConnection, client_id: &str,
     row.as_ref().map(operation_from_row).transpose()
 }
 
-fn operation_from_row(row: &sqlx::sqlite::SqliteRow) -> Result<OperationRecord, StoreError> {
+fn operation_from_row(row: &sqlx::any::AnyRow) -> Result<OperationRecord, StoreError> {
     let status: String = row.get("status");
     let status = status
         .parse()
