@@ -194,7 +194,11 @@ fn answer_of(outcome: &PaymentOutcome) -> PaymentAnswer {
 
 async fn payment_status(State(shared): State<Arc<Shared>>, Path(operation_id): Path<String>) -> Response {
     tokio::time::sleep(shared.config.latency).await;
-    let outcome = shared.lock_ledger().payments.get(&operation_id).cloned();
+    let outcome = {
+        let mut ledger = shared.lock_ledger();
+        ledger.stats.status_requests += 1;
+        ledger.payments.get(&operation_id).cloned()
+    };
     match outcome {
         Some(outcome) => Json(answer_of(&outcome)).into_response(),
         None => (StatusCode::NOT_FOUND, Json(serde_json::json!({"error": "payment not found"}))).into_response(),

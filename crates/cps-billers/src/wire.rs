@@ -57,4 +57,6 @@ pub struct SimulatorStats {
     /// Pay requests for an operation already charged. A client that never
     /// re-sends a payment keeps this at zero.
     pub repeated_charged_requests: u64,
+    /// Status queries received, repeats included.
+    pub status_requests: u64,
 }

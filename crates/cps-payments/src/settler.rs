@@ -9,6 +9,9 @@ use anyhow::Context;
 use cps_billers::{Biller, BillerError, PaymentOutcome, PaymentStatus};
 use cps_store::{Finalization, OperationRecord, SettleAttempt, Store};
 
+/// Added to a claim's lease beyond twice the query deadline.
+const LEASE_MARGIN_MS: i64 = 1_000;
+
 /// Settings of the settler.
 #[derive(Clone, Debug)]
 pub struct SettlerConfig {
@@ -16,7 +19,7 @@ pub struct SettlerConfig {
     /// exceed the biller deadline of payments, so no pay request of the
     /// operation is still in flight when a "not found" releases its funds.
     pub settle_after: Duration,
-    /// Operations examined per pass.
+    /// Operations claimed per pass; their queries run concurrently.
     pub batch_size: i64,
     /// Wait before the second query; it doubles after each failed attempt.
     pub backoff_initial: Duration,
@@ -35,7 +38,7 @@ impl Default for SettlerConfig {
     fn default() -> SettlerConfig {
         SettlerConfig {
             settle_after: Duration::from_secs(30),
-            batch_size: 100,
+            batch_size: 20,
             backoff_initial: Duration::from_secs(1),
             backoff_max: Duration::from_secs(300),
             give_up_after: Duration::from_secs(24 * 60 * 60),
@@ -78,15 +81,32 @@ impl Settler {
     pub async fn settle_once(&self) -> anyhow::Result<SettleReport> {
         let now_ms = cps_store::now_ms();
         let created_before_ms = now_ms - self.config.settle_after.as_millis() as i64;
+        // The batch's queries run concurrently, so the lease only has to
+        // outlast one query. After a crash, the claimed operations wait for
+        // the lease to end before another settler takes them.
+        let lease_ms = 2 * self.config.query_deadline.as_millis() as i64 + LEASE_MARGIN_MS;
         let due = self
             .store
-            .pending_to_settle(now_ms, created_before_ms, self.config.batch_size)
+            .claim_pending(now_ms, created_before_ms, self.config.batch_size, now_ms + lease_ms)
             .await
-            .context("failed to list pending operations")?;
+            .context("failed to claim pending operations")?;
+
+        let mut tasks = tokio::task::JoinSet::new();
+        for operation in due {
+            let settler = self.clone();
+            tasks.spawn(async move {
+                let mut report = SettleReport::default();
+                settler.settle(&operation, now_ms, &mut report).await.map(|()| report)
+            });
+        }
 
         let mut report = SettleReport::default();
-        for operation in due {
-            self.settle(&operation, now_ms, &mut report).await?;
+        while let Some(joined) = tasks.join_next().await {
+            let one = joined.context("settlement task failed")??;
+            report.approved += one.approved;
+            report.rejected += one.rejected;
+            report.deferred += one.deferred;
+            report.flagged += one.flagged;
         }
         Ok(report)
     }

@@ -14,6 +14,7 @@ mod ledger;
 mod migrate;
 mod nonces;
 mod operations;
+pub mod testing;
 
 pub use clients::{ClientRecord, ClientSummary, NewClient};
 pub use database::{Backend, PoolConfig, Store};

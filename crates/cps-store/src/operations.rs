@@ -196,21 +196,44 @@ pub struct SettleAttempt {
 }
 
 impl Store {
-    /// Returns up to `limit` pending operations the settler should look at
-    /// now: created before `created_before_ms`, due for another attempt, and
-    /// not handed to an operator. Oldest first.
-    pub async fn pending_to_settle(&self, now_ms: i64, created_before_ms: i64, limit: i64) -> Result<Vec<OperationRecord>, StoreError> {
+    /// Claims up to `limit` pending operations for one settler: created
+    /// before `created_before_ms`, due by `now_ms`, and not handed to an
+    /// operator. A claim moves the operation's next attempt to
+    /// `lease_until_ms`, so another settler, in this instance or another,
+    /// skips it meanwhile; on PostgreSQL `SKIP LOCKED` also keeps two claims
+    /// from waiting on each other. Oldest first.
+    pub async fn claim_pending(
+        &self,
+        now_ms: i64,
+        created_before_ms: i64,
+        limit: i64,
+        lease_until_ms: i64,
+    ) -> Result<Vec<OperationRecord>, StoreError> {
+        let skip_locked = match self.backend {
+            crate::Backend::Postgres => " FOR UPDATE SKIP LOCKED",
+            crate::Backend::Sqlite => "",
+        };
+        let mut transaction = self.begin_write().await?;
         let rows = sqlx::query(&format!(
-            "SELECT {OPERATION_COLUMNS} FROM operations
-             WHERE status = 'pending' AND needs_operator = 0 AND next_settle_at_ms <= $1 AND created_at_ms <= $2
-             ORDER BY created_at_ms, id LIMIT $3"
+            "UPDATE operations SET next_settle_at_ms = $1
+             WHERE id IN (
+                 SELECT id FROM operations
+                 WHERE status = 'pending' AND needs_operator = 0 AND next_settle_at_ms <= $2 AND created_at_ms <= $3
+                 ORDER BY created_at_ms, id LIMIT $4{skip_locked}
+             )
+             RETURNING {OPERATION_COLUMNS}"
         ))
+        .bind(lease_until_ms)
         .bind(now_ms)
         .bind(created_before_ms)
         .bind(limit)
-        .fetch_all(&self.reader)
+        .fetch_all(&mut *transaction)
         .await?;
-        rows.iter().map(operation_from_row).collect()
+        transaction.commit().await?;
+
+        let mut claimed: Vec<OperationRecord> = rows.iter().map(operation_from_row).collect::<Result<_, _>>()?;
+        claimed.sort_by(|a, b| (a.created_at_ms, a.id.as_str()).cmp(&(b.created_at_ms, b.id.as_str())));
+        Ok(claimed)
     }
 
     /// Records a failed settlement attempt on a pending operation. When the

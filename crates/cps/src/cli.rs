@@ -112,6 +112,10 @@ pub struct DatabaseArgs {
     /// cli-database-url
     #[arg(long, env = "CPS_DATABASE_URL", default_value = DEFAULT_DATABASE_URL, value_name = "URL")]
     pub database_url: String,
+
+    /// cli-database-max-connections
+    #[arg(long, env = "CPS_DATABASE_MAX_CONNECTIONS", default_value_t = 16, value_name = "N")]
+    pub database_max_connections: u32,
 }
 
 #[derive(Args, Debug)]

@@ -12,15 +12,20 @@ const CPS: &str = env!("CARGO_BIN_EXE_cps");
 
 struct Sandbox {
     directory: tempfile::TempDir,
+    database_url: String,
 }
 
 impl Sandbox {
     fn new() -> Sandbox {
-        Sandbox { directory: tempfile::tempdir().expect("temporary folder") }
+        {
+        let directory = tempfile::tempdir().expect("temporary folder");
+        let database_url = cps_store::testing::fresh_database_url_blocking(directory.path());
+        Sandbox { directory, database_url }
+    }
     }
 
     fn database_url(&self) -> String {
-        format!("sqlite://{}", self.directory.path().join("cps.db").display())
+        self.database_url.clone()
     }
 
     /// Runs `cps ARGS` with the sandbox's database and no language settings

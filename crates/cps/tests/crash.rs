@@ -39,7 +39,6 @@ const SERVER_FLAGS: [&str; 6] = ["--biller-timeout-ms", "300", "--settle-after-m
 /// A payment request and the answer it got, if any.
 #[derive(Clone, Debug)]
 struct Sent {
-    client: usize,
     amount_cents: i64,
     status: Option<u16>,
     operation_id: Option<String>,
@@ -129,8 +128,10 @@ async fn payments_survive_server_kills() {
     assert!(sent.len() as u64 >= target_payments, "only {} payments in {LOAD_TIME_LIMIT:?}", sent.len());
     assert!(kills >= target_kills, "only {kills} kills");
 
-    // Let every pending operation pass the settle age, then settle once.
-    tokio::time::sleep(Duration::from_millis(1_200)).await;
+    // Let every pending operation pass the settle age and every claim of the
+    // killed server's settler expire (twice the 300 ms deadline plus 1 s),
+    // then settle once.
+    tokio::time::sleep(Duration::from_millis(2_000)).await;
     let settle = sandbox
         .command(&["settle", "--biller-url", &simulator.url, "--biller-timeout-ms", "2000", "--settle-after-ms", "1000"])
         .output()
@@ -179,7 +180,7 @@ async fn send_payments(
 
         let answer = clients[client].pay(&url, &body).await.ok();
         let operation_id = answer.as_ref().and_then(|answer| operation_id_of(&answer.body));
-        let record = Sent { client, amount_cents, status: answer.map(|answer| answer.status), operation_id };
+        let record = Sent { amount_cents, status: answer.map(|answer| answer.status), operation_id };
         sent.lock().unwrap().push(record);
     }
 }

@@ -61,7 +61,7 @@ pub async fn spawn_app_with_float(float: &str) -> TestApp {
 
 pub async fn spawn_app_with(float: &str, mut config: ServerConfig) -> TestApp {
     let directory = tempfile::tempdir().expect("temporary folder");
-    let url = format!("sqlite://{}", directory.path().join("cps.db").display());
+    let url = cps_store::testing::fresh_database_url(directory.path()).await;
     let store = Store::open(&url).await.expect("store opens");
 
     let client = store.create_client("test client").await.expect("client created");

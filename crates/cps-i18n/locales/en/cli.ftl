@@ -7,6 +7,7 @@ cli-heading-options = Options:
 cli-help = Print help
 cli-lang = Language of messages and help: es (default) or en; LANG is read when absent
 cli-json = Print JSON instead of text
+cli-database-max-connections = Maximum connections one CPS process opens to PostgreSQL (SQLite always uses one writer and 4 readers)
 cli-database-url = Database URL, such as sqlite://cps.db (created and migrated if missing)
 cli-serve = Run the CPS HTTP server
 cli-serve-listen = Address and port to listen on

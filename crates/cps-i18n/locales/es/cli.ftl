@@ -7,6 +7,7 @@ cli-heading-options = Opciones:
 cli-help = Muestra la ayuda
 cli-lang = Idioma de mensajes y ayuda: es (predeterminado) o en; si falta se lee LANG
 cli-json = Imprime JSON en lugar de texto
+cli-database-max-connections = Máximo de conexiones que un proceso CPS abre a PostgreSQL (SQLite usa siempre un escritor y 4 lectores)
 cli-database-url = URL de la base de datos, como sqlite://cps.db (se crea y migra si no existe)
 cli-serve = Ejecuta el servidor HTTP de CPS
 cli-serve-listen = Dirección y puerto donde escuchar

@@ -36,7 +36,8 @@ pub async fn run(command: Command, lang: Lang) -> anyhow::Result<ExitCode> {
 /// Opens and migrates the database named by `--database-url`.
 pub async fn open_store(database: &DatabaseArgs) -> anyhow::Result<Store> {
     use anyhow::Context;
-    Store::open(&database.database_url)
+    let config = cps_store::PoolConfig { max_connections: database.database_max_connections.max(1) };
+    Store::open_with(&database.database_url, config)
         .await
         .with_context(|| format!("failed to open the database {}", database.database_url))
 }

@@ -16,15 +16,20 @@ pub const PAY_PATH: &str = "/cps/v2/operation/use/pay";
 
 pub struct Sandbox {
     pub directory: tempfile::TempDir,
+    database_url: String,
 }
 
 impl Sandbox {
     pub fn new() -> Sandbox {
-        Sandbox { directory: tempfile::tempdir().expect("temporary folder") }
+        {
+        let directory = tempfile::tempdir().expect("temporary folder");
+        let database_url = cps_store::testing::fresh_database_url_blocking(directory.path());
+        Sandbox { directory, database_url }
+    }
     }
 
     pub fn database_url(&self) -> String {
-        format!("sqlite://{}", self.directory.path().join("cps.db").display())
+        self.database_url.clone()
     }
 
     /// A `cps` command with the sandbox's database and no language or
