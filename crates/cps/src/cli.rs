@@ -85,19 +85,19 @@ pub struct BillerSimArgs {
     #[arg(long, default_value_t = 0, value_name = "MS")]
     pub latency_ms: u64,
     /// cli-sim-error-rate
-    #[arg(long, default_value_t = 0.0, value_name = "0..1")]
+    #[arg(long, default_value_t = 0.0, value_name = "0..1", allow_negative_numbers = true)]
     pub error_rate: f64,
     /// cli-sim-timeout-rate
-    #[arg(long, default_value_t = 0.0, value_name = "0..1")]
+    #[arg(long, default_value_t = 0.0, value_name = "0..1", allow_negative_numbers = true)]
     pub timeout_rate: f64,
     /// cli-sim-timeout-ms
     #[arg(long, default_value_t = 30_000, value_name = "MS")]
     pub timeout_ms: u64,
     /// cli-sim-garbage-rate
-    #[arg(long, default_value_t = 0.0, value_name = "0..1")]
+    #[arg(long, default_value_t = 0.0, value_name = "0..1", allow_negative_numbers = true)]
     pub garbage_rate: f64,
     /// cli-sim-drop-rate
-    #[arg(long, default_value_t = 0.0, value_name = "0..1")]
+    #[arg(long, default_value_t = 0.0, value_name = "0..1", allow_negative_numbers = true)]
     pub drop_rate: f64,
     /// cli-sim-sandbox-timeout-ms
     #[arg(long, default_value_t = 30_000, value_name = "MS")]

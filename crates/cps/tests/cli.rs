@@ -157,6 +157,8 @@ fn credit_rejects_bad_input() {
 #[test]
 fn messages_follow_language_choice() {
     let sandbox = Sandbox::new();
+    let migrated = sandbox.cps(&["migrate"]);
+    assert!(migrated.status.success(), "{migrated:?}");
 
     let spanish = sandbox.cps(&["client", "list"]);
     let english_flag = sandbox.cps(&["client", "list", "--lang", "en"]);
@@ -231,4 +233,20 @@ fn demo_server_takes_first_payment() {
     let list = sandbox.cps(&["client", "list", "--json"]);
     let clients: Value = serde_json::from_str(&stdout(&list)).unwrap();
     assert_eq!(clients[0]["float"], "999990.00");
+}
+
+#[test]
+fn missing_database_file_is_reported() {
+    let sandbox = Sandbox::new();
+    let missing = format!("sqlite://{}", sandbox.directory.path().join("elsewhere.db").display());
+
+    for args in [&["client", "list"][..], &["ledger", "check"], &["operation", "pending"]] {
+        let mut full = args.to_vec();
+        full.extend_from_slice(&["--database-url", &missing]);
+        let output = sandbox.cps(&full);
+        assert!(!output.status.success(), "{args:?} succeeded on a missing file");
+        let error = String::from_utf8_lossy(&output.stderr);
+        assert!(error.contains("elsewhere.db") && error.contains("no existe"), "{args:?}: {error}");
+    }
+    assert!(!sandbox.directory.path().join("elsewhere.db").exists(), "a command created the file");
 }

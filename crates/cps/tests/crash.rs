@@ -133,7 +133,7 @@ async fn payments_survive_server_kills() {
     // then settle once.
     tokio::time::sleep(Duration::from_millis(2_000)).await;
     let settle = sandbox
-        .command(&["settle", "--biller-url", &simulator.url, "--biller-timeout-ms", "2000", "--settle-after-ms", "1000"])
+        .command(&["settle", "--biller-url", &simulator.url, "--biller-timeout-ms", "800", "--settle-after-ms", "1000"])
         .output()
         .unwrap();
     assert!(settle.status.success(), "cps settle failed: {settle:?}");

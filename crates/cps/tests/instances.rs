@@ -142,7 +142,7 @@ async fn concurrent_settlers_settle_once() {
             "--biller-url",
             &cluster.simulator.url,
             "--biller-timeout-ms",
-            "2000",
+            "800",
             "--settle-after-ms",
             "1000",
         ]);

@@ -11,9 +11,18 @@ use crate::cli::BillerSimArgs;
 use crate::output::say;
 
 pub async fn run(args: BillerSimArgs, lang: Lang) -> anyhow::Result<ExitCode> {
-    let rates = [args.error_rate, args.timeout_rate, args.garbage_rate, args.drop_rate];
-    if rates.iter().any(|rate| !(0.0..=1.0).contains(rate)) || rates.iter().sum::<f64>() > 1.0 {
-        say(lang, "cli-sim-invalid-rates", &[]);
+    let rates = [
+        ("--error-rate", args.error_rate),
+        ("--timeout-rate", args.timeout_rate),
+        ("--garbage-rate", args.garbage_rate),
+        ("--drop-rate", args.drop_rate),
+    ];
+    if let Some((option, value)) = rates.iter().find(|(_, rate)| !(0.0..=1.0).contains(rate)) {
+        say(lang, "cli-sim-invalid-rate", &[("option", (*option).into()), ("value", value.to_string().into())]);
+        return Ok(ExitCode::from(2));
+    }
+    if rates.iter().map(|(_, rate)| rate).sum::<f64>() > 1.0 {
+        say(lang, "cli-sim-rates-over-one", &[]);
         return Ok(ExitCode::from(2));
     }
     super::serve::init_logging();

@@ -37,7 +37,7 @@ pub async fn run(command: ClientCommand, lang: Lang) -> anyhow::Result<ExitCode>
                 say(lang, "cli-invalid-amount", &[("amount", amount.as_str().into())]);
                 return Ok(ExitCode::from(2));
             };
-            let store = super::open_store(&database).await?;
+            let store = super::open_existing_store(&database, lang).await?;
             match store.credit_client(&api_key, amount).await {
                 Ok(float) => {
                     say(lang, "cli-client-credited", &[("amount", amount.to_string().into()), ("float", float.to_string().into())]);
@@ -51,7 +51,7 @@ pub async fn run(command: ClientCommand, lang: Lang) -> anyhow::Result<ExitCode>
             }
         }
         ClientCommand::List { json, database } => {
-            let store = super::open_store(&database).await?;
+            let store = super::open_existing_store(&database, lang).await?;
             let clients = store.list_clients().await?;
             if json {
                 let document: Vec<_> = clients

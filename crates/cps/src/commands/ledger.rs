@@ -9,7 +9,7 @@ use crate::output::say;
 
 pub async fn run(command: LedgerCommand, lang: Lang) -> anyhow::Result<ExitCode> {
     let LedgerCommand::Check { database } = command;
-    let store = super::open_store(&database).await?;
+    let store = super::open_existing_store(&database, lang).await?;
     let check = store.check_ledger().await?;
 
     if check.is_consistent() {

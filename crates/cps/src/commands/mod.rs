@@ -33,7 +33,29 @@ pub async fn run(command: Command, lang: Lang) -> anyhow::Result<ExitCode> {
     }
 }
 
-/// Opens and migrates the database named by `--database-url`.
+/// Opens an existing database for a command that reads or changes what a
+/// server already stored. A SQLite file that does not exist is an error, not
+/// a new empty database, because the usual cause is running the command from
+/// another folder than the server's.
+pub async fn open_existing_store(database: &DatabaseArgs, lang: cps_i18n::Lang) -> anyhow::Result<Store> {
+    if let Some(path) = sqlite_path(&database.database_url) {
+        if !std::path::Path::new(&path).exists() {
+            let text = cps_i18n::message(lang, "cli-database-missing", &[("path", path.as_str().into())]);
+            anyhow::bail!(text);
+        }
+    }
+    open_store(database).await
+}
+
+/// The file of a `sqlite://PATH` or `sqlite:PATH` URL, without parameters.
+fn sqlite_path(url: &str) -> Option<String> {
+    let rest = url.strip_prefix("sqlite://").or_else(|| url.strip_prefix("sqlite:"))?;
+    let path = rest.split('?').next().unwrap_or(rest);
+    (!path.is_empty() && path != ":memory:").then(|| path.to_string())
+}
+
+/// Opens and migrates the database named by `--database-url`, creating a
+/// SQLite file when missing.
 pub async fn open_store(database: &DatabaseArgs) -> anyhow::Result<Store> {
     use anyhow::Context;
     let config = cps_store::PoolConfig { max_connections: database.database_max_connections.max(1) };

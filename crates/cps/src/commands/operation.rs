@@ -12,7 +12,7 @@ use crate::output::{print_line, say};
 
 pub async fn run(command: OperationCommand, lang: Lang) -> anyhow::Result<ExitCode> {
     let OperationCommand::Pending { json, database } = command;
-    let store = super::open_store(&database).await?;
+    let store = super::open_existing_store(&database, lang).await?;
     let pending: Vec<_> = store
         .all_operations()
         .await?
@@ -45,13 +45,21 @@ pub async fn run(command: OperationCommand, lang: Lang) -> anyhow::Result<ExitCo
         say(lang, "cli-operation-none-pending", &[]);
         return Ok(ExitCode::SUCCESS);
     }
+    let column = |key: &str| message(lang, key, &[]);
+    print_line(&format!(
+        "{:<29}  {:>7}  {:>12}  {:>8}  {:<16}  {}",
+        column("cli-column-id"),
+        column("cli-column-service"),
+        column("cli-column-amount"),
+        column("cli-column-attempts"),
+        column("cli-column-state"),
+        column("cli-column-last-error"),
+    ));
     for operation in pending {
         let state = message(lang, if operation.needs_operator { "cli-operation-needs-operator" } else { "cli-operation-settling" }, &[]);
         let error = operation.last_settle_error.unwrap_or_default();
-        print_line(&format!(
-            "{}  {}  {:>12}  {}  {}  {error}",
-            operation.id, operation.service_id, operation.amount, operation.settle_attempts, state
-        ));
+        let (id, amount) = (operation.id.to_string(), operation.amount.to_string());
+        print_line(&format!("{id:<29}  {:>7}  {amount:>12}  {:>8}  {state:<16}  {error}", operation.service_id, operation.settle_attempts));
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -24,12 +24,6 @@ const DEMO_FLOAT_CENTS: i64 = 100_000_000;
 pub async fn run(args: ServeArgs, lang: Lang) -> anyhow::Result<ExitCode> {
     init_logging();
 
-    let store = super::open_store(&args.database).await?;
-    let catalog = load_catalog(args.catalog.as_deref())?;
-    if args.demo {
-        ensure_demo_client(&store, lang).await?;
-    }
-
     let biller_deadline = Duration::from_millis(args.biller.biller_timeout_ms);
     let settle_after = Duration::from_millis(args.settle_after_ms);
     if settle_after <= biller_deadline {
@@ -37,6 +31,12 @@ pub async fn run(args: ServeArgs, lang: Lang) -> anyhow::Result<ExitCode> {
         // once no pay request of the operation can still be in flight.
         say(lang, "cli-settle-after-too-short", &[]);
         return Ok(ExitCode::from(2));
+    }
+
+    let store = super::open_store(&args.database).await?;
+    let catalog = load_catalog(args.catalog.as_deref())?;
+    if args.demo {
+        ensure_demo_client(&store, lang).await?;
     }
 
     let biller: Arc<dyn Biller> = Arc::new(super::billers::build_routes(&args.biller)?);

@@ -11,6 +11,10 @@ use crate::cli::SettleArgs;
 use crate::output::say;
 
 pub async fn run(args: SettleArgs, lang: Lang) -> anyhow::Result<ExitCode> {
+    if args.settle_after_ms <= args.biller.biller_timeout_ms {
+        say(lang, "cli-settle-after-too-short", &[]);
+        return Ok(ExitCode::from(2));
+    }
     let routes = super::billers::build_routes(&args.biller)?;
     if routes.uses_simulator() {
         // The built-in simulator remembers payments only inside the server
@@ -19,7 +23,7 @@ pub async fn run(args: SettleArgs, lang: Lang) -> anyhow::Result<ExitCode> {
         return Ok(ExitCode::from(2));
     }
 
-    let store = super::open_store(&args.database).await?;
+    let store = super::open_existing_store(&args.database, lang).await?;
     let config = SettlerConfig {
         settle_after: Duration::from_millis(args.settle_after_ms),
         query_deadline: Duration::from_millis(args.biller.biller_timeout_ms),
@@ -39,6 +43,7 @@ pub async fn run(args: SettleArgs, lang: Lang) -> anyhow::Result<ExitCode> {
             ("flagged", report.flagged.into()),
             ("pending", pending.into()),
             ("operator", flagged.into()),
+            ("settleAfterMs", args.settle_after_ms.into()),
         ],
     );
     Ok(ExitCode::SUCCESS)
