@@ -203,6 +203,15 @@ fn signature_matches(secret: &str, candidates: &[Vec<u8>], signature_hex: &str) 
     })
 }
 
+/// Checks a request's signature the way the server does: every accepted
+/// PATH + NONCE + PAYLOAD form, compared in constant time. Exposed for
+/// benchmarks and for tools that verify requests offline.
+pub fn check_signature(secret: &str, method: &str, path: &str, query: Option<&str>, nonce: &str, body: &[u8], signature_hex: &str) -> bool {
+    let method = Method::from_bytes(method.as_bytes()).unwrap_or(Method::POST);
+    let candidates = strings_to_sign(&method, path, nonce, body, &QueryParams::parse(query));
+    signature_matches(secret, &candidates, signature_hex)
+}
+
 /// Computes the lowercase hex signature of `string_to_sign`, as clients do.
 pub fn sign(secret: &str, string_to_sign: &str) -> String {
     let mut mac = Hmac::<Sha384>::new_from_slice(secret.as_bytes()).expect("HMAC accepts keys of any length");

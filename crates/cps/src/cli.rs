@@ -46,6 +46,34 @@ pub enum Command {
     Settle(SettleArgs),
     /// cli-biller-sim
     BillerSim(BillerSimArgs),
+    /// cli-bench
+    Bench(BenchArgs),
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct BenchArgs {
+    /// cli-bench-endpoint
+    #[arg(long, value_enum, default_value = "pay")]
+    pub endpoint: BenchEndpoint,
+    /// cli-bench-connections
+    #[arg(long, default_value_t = 16)]
+    pub connections: usize,
+    /// cli-bench-duration-secs
+    #[arg(long, default_value_t = 10.0, value_name = "SECONDS")]
+    pub duration_secs: f64,
+    /// cli-bench-rate
+    #[arg(long, value_name = "REQUESTS_PER_SECOND")]
+    pub rate: Option<f64>,
+    #[command(flatten)]
+    pub connection: ConnectionArgs,
+}
+
+#[derive(clap::ValueEnum, Clone, Copy, Debug)]
+pub enum BenchEndpoint {
+    /// POST /cps/v2/operation/use/pay, 1.00 VES each with a new reference
+    Pay,
+    /// GET /cps/v2/list/basic_services
+    Services,
 }
 
 #[derive(Args, Debug, Clone)]

@@ -1,5 +1,6 @@
 //! One module per command family.
 
+mod bench;
 mod biller_sim;
 mod billers;
 mod call;
@@ -30,6 +31,7 @@ pub async fn run(command: Command, lang: Lang) -> anyhow::Result<ExitCode> {
         Command::Operation(command) => operation::run(command, lang).await,
         Command::Settle(args) => settle::run(args, lang).await,
         Command::BillerSim(args) => biller_sim::run(args, lang).await,
+        Command::Bench(args) => bench::run(args, lang).await,
     }
 }
 

@@ -1,0 +1,173 @@
+//! `cps bench`: a load generator for a running CPS. Each of N connections
+//! sends signed requests back to back (or at a set rate) for a duration, each
+//! with a fresh nonce, and the run reports throughput, latency percentiles
+//! and errors.
+
+use std::collections::BTreeMap;
+use std::process::ExitCode;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use anyhow::Context;
+use cps_i18n::Lang;
+use serde_json::json;
+
+use crate::cli::{BenchArgs, BenchEndpoint};
+use crate::output::print_line;
+
+const PAY_PATH: &str = "/cps/v2/operation/use/pay";
+const SERVICES_PATH: &str = "/cps/v2/list/basic_services";
+
+/// What one connection measured.
+#[derive(Default)]
+struct ConnectionReport {
+    /// Latency of each answered request, in microseconds.
+    latencies_us: Vec<u64>,
+    /// Answers by HTTP status.
+    statuses: BTreeMap<u16, u64>,
+    /// Requests that got no answer (refused, reset, timed out).
+    transport_errors: u64,
+}
+
+pub async fn run(args: BenchArgs, _lang: Lang) -> anyhow::Result<ExitCode> {
+    let duration = Duration::from_secs_f64(args.duration_secs);
+    let per_connection_interval = args.rate.filter(|rate| *rate > 0.0).map(|rate| Duration::from_secs_f64(args.connections as f64 / rate));
+    let sequence = Arc::new(AtomicU64::new(0));
+    let last_nonce = Arc::new(AtomicU64::new(0));
+
+    let started = Instant::now();
+    let mut tasks = Vec::with_capacity(args.connections);
+    for _ in 0..args.connections {
+        let client = reqwest::Client::builder()
+            .pool_max_idle_per_host(1)
+            .timeout(Duration::from_secs(30))
+            .build()
+            .context("failed to build the HTTP client")?;
+        let (args, sequence, last_nonce) = (args.clone(), sequence.clone(), last_nonce.clone());
+        tasks.push(tokio::spawn(async move {
+            run_connection(client, args, sequence, last_nonce, started + duration, per_connection_interval).await
+        }));
+    }
+
+    let mut total = ConnectionReport::default();
+    for task in tasks {
+        let report = task.await.context("a connection task failed")?;
+        total.latencies_us.extend(report.latencies_us);
+        total.transport_errors += report.transport_errors;
+        for (status, count) in report.statuses {
+            *total.statuses.entry(status).or_default() += count;
+        }
+    }
+    let elapsed = started.elapsed();
+
+    print_report(&args, &mut total, elapsed);
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn run_connection(
+    client: reqwest::Client,
+    args: BenchArgs,
+    sequence: Arc<AtomicU64>,
+    last_nonce: Arc<AtomicU64>,
+    deadline: Instant,
+    interval: Option<Duration>,
+) -> ConnectionReport {
+    let mut report = ConnectionReport::default();
+    let mut next_send = Instant::now();
+    while Instant::now() < deadline {
+        if let Some(interval) = interval {
+            tokio::time::sleep_until(next_send.into()).await;
+            next_send += interval;
+        }
+        let number = sequence.fetch_add(1, Ordering::Relaxed);
+        let request = build_request(&client, &args, next_nonce(&last_nonce), number);
+
+        let sent = Instant::now();
+        match request.send().await {
+            Ok(response) => {
+                let status = response.status().as_u16();
+                let complete = response.bytes().await.is_ok();
+                if complete {
+                    report.latencies_us.push(sent.elapsed().as_micros() as u64);
+                    *report.statuses.entry(status).or_default() += 1;
+                } else {
+                    report.transport_errors += 1;
+                }
+            }
+            Err(_) => report.transport_errors += 1,
+        }
+    }
+    report
+}
+
+/// The current time in milliseconds, or one more than the last nonce when
+/// requests come faster than one per millisecond, so every request of the run
+/// has its own nonce.
+// NOTE: above 1,000 requests per second the nonces run ahead of the clock;
+// a run must end before they pass the server's window (5 minutes by default).
+fn next_nonce(last_nonce: &AtomicU64) -> u64 {
+    let now = cps_store::now_ms() as u64;
+    let previous = last_nonce
+        .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |last| Some(now.max(last + 1)))
+        .unwrap_or(now);
+    now.max(previous + 1)
+}
+
+/// A signed request; payments get a unique reference and number so each is a
+/// new operation of 1.00 VES.
+fn build_request(client: &reqwest::Client, args: &BenchArgs, nonce: u64, number: u64) -> reqwest::RequestBuilder {
+    let base = args.connection.url.trim_end_matches('/');
+    let nonce = nonce.to_string();
+    let (request, path, payload) = match args.endpoint {
+        BenchEndpoint::Services => (client.get(format!("{base}{SERVICES_PATH}")), SERVICES_PATH, "{}".to_string()),
+        BenchEndpoint::Pay => {
+            let body = json!({
+                "numberService": format!("0414{:07}", number % 10_000_000),
+                "idTypeService": 57,
+                "amount": "1.00",
+                "reference": format!("bench-{nonce}-{number}"),
+            })
+            .to_string();
+            let request = client.post(format!("{base}{PAY_PATH}")).header("content-type", "application/json").body(body.clone());
+            (request, PAY_PATH, body)
+        }
+    };
+    let signature = cps_api::sign(&args.connection.api_secret, &format!("{path}{nonce}{payload}"));
+    request
+        .header("api-key", &args.connection.api_key)
+        .header("api-nonce", nonce)
+        .header("api-signature", signature)
+}
+
+fn print_report(args: &BenchArgs, total: &mut ConnectionReport, elapsed: Duration) {
+    total.latencies_us.sort_unstable();
+    let answered = total.latencies_us.len() as u64;
+    let percentile = |share: f64| -> f64 {
+        if total.latencies_us.is_empty() {
+            return 0.0;
+        }
+        let index = ((total.latencies_us.len() as f64 * share).ceil() as usize).clamp(1, total.latencies_us.len()) - 1;
+        total.latencies_us[index] as f64 / 1000.0
+    };
+    let successes: u64 = total.statuses.iter().filter(|(status, _)| (200..300).contains(*status)).map(|(_, count)| count).sum();
+    let statuses: Vec<String> = total.statuses.iter().map(|(status, count)| format!("{status}: {count}")).collect();
+
+    print_line(&format!(
+        "endpoint {:?}, {} connections, {:.1} s{}",
+        args.endpoint,
+        args.connections,
+        elapsed.as_secs_f64(),
+        args.rate.map(|rate| format!(", target {rate} requests/s")).unwrap_or_default()
+    ));
+    print_line(&format!("requests: {answered} answered, {successes} 2xx, {} without answer", total.transport_errors));
+    print_line(&format!("throughput: {:.0} answered requests/s", answered as f64 / elapsed.as_secs_f64()));
+    print_line(&format!(
+        "latency ms: p50 {:.2}, p90 {:.2}, p99 {:.2}, max {:.2}",
+        percentile(0.50),
+        percentile(0.90),
+        percentile(0.99),
+        percentile(1.0)
+    ));
+    print_line(&format!("statuses: {}", statuses.join(", ")));
+}
