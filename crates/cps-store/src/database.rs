@@ -11,6 +11,7 @@ use sqlx::AnyPool;
 use sqlx::Executor;
 
 use crate::error::StoreError;
+use crate::group_commit::{GroupCommit, JobFuture};
 use crate::migrate;
 
 /// How long a SQLite statement waits for another process's write lock (for
@@ -60,6 +61,8 @@ pub struct Store {
     pub(crate) writer: AnyPool,
     pub(crate) reader: AnyPool,
     pub(crate) backend: Backend,
+    /// The shared-transaction writer of hot writes, on SQLite only.
+    group_commit: Option<GroupCommit>,
 }
 
 impl Store {
@@ -92,6 +95,24 @@ impl Store {
             Backend::Postgres => self.writer.begin().await?,
         };
         Ok(transaction)
+    }
+
+    /// Runs a hot write (nonce record, reservation, finalization) in a
+    /// transaction and returns its result once committed. On SQLite the writes
+    /// of concurrent callers share one transaction (see `group_commit`); on
+    /// PostgreSQL each runs in its own.
+    pub(crate) async fn write<T, F>(&self, job: F) -> Result<T, StoreError>
+    where
+        T: Send + 'static,
+        F: for<'c> Fn(&'c mut sqlx::AnyConnection) -> JobFuture<'c, T> + Send + Sync + 'static,
+    {
+        if let Some(group_commit) = &self.group_commit {
+            return group_commit.write(job).await;
+        }
+        let mut transaction = self.writer.begin().await?;
+        let value = job(&mut transaction).await?;
+        transaction.commit().await?;
+        Ok(value)
     }
 
     /// The clause that locks selected rows until the transaction ends:
@@ -152,7 +173,8 @@ async fn open_sqlite(url: &str) -> Result<Store, StoreError> {
         .connect(&with_sqlite_mode(url, "ro"))
         .await?;
 
-    Ok(Store { writer, reader, backend: Backend::Sqlite })
+    let group_commit = Some(GroupCommit::start(writer.clone()));
+    Ok(Store { writer, reader, backend: Backend::Sqlite, group_commit })
 }
 
 /// Adds `mode=` to a SQLite URL unless it already has one.
@@ -177,5 +199,5 @@ async fn open_postgres(url: &str, config: PoolConfig) -> Result<Store, StoreErro
         .connect(url)
         .await?;
     migrate::run(&pool, Backend::Postgres).await?;
-    Ok(Store { writer: pool.clone(), reader: pool, backend: Backend::Postgres })
+    Ok(Store { writer: pool.clone(), reader: pool, backend: Backend::Postgres, group_commit: None })
 }

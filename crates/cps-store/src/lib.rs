@@ -10,6 +10,7 @@
 mod clients;
 mod database;
 mod error;
+mod group_commit;
 mod ledger;
 mod migrate;
 mod nonces;

@@ -9,17 +9,24 @@ impl Store {
     /// replay. Check and record are one insert, so two instances sharing the
     /// database cannot both accept it.
     pub async fn record_nonce(&self, api_key: &str, nonce: &str, signature: &str, now_ms: i64) -> Result<bool, StoreError> {
-        let result = sqlx::query(
-            "INSERT INTO request_nonces (api_key, nonce, signature, seen_at_ms) VALUES ($1, $2, $3, $4)
-             ON CONFLICT DO NOTHING",
-        )
-        .bind(api_key)
-        .bind(nonce)
-        .bind(signature)
-        .bind(now_ms)
-        .execute(&self.writer)
-        .await?;
-        Ok(result.rows_affected() == 1)
+        let (api_key, nonce, signature) = (api_key.to_string(), nonce.to_string(), signature.to_string());
+        self.write(move |connection| {
+            let (api_key, nonce, signature) = (api_key.clone(), nonce.clone(), signature.clone());
+            Box::pin(async move {
+                let result = sqlx::query(
+                    "INSERT INTO request_nonces (api_key, nonce, signature, seen_at_ms) VALUES ($1, $2, $3, $4)
+                     ON CONFLICT DO NOTHING",
+                )
+                .bind(api_key)
+                .bind(nonce)
+                .bind(signature)
+                .bind(now_ms)
+                .execute(&mut *connection)
+                .await?;
+                Ok(result.rows_affected() == 1)
+            })
+        })
+        .await
     }
 
     /// Deletes nonce records seen before `cutoff_ms`. Keep records for at

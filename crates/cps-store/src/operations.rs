@@ -68,50 +68,12 @@ impl Store {
     /// Stores a payment as `pending` and reserves its amount from the client's
     /// float, in one transaction. Either both happen or neither.
     pub async fn reserve(&self, new: &NewOperation) -> Result<ReserveOutcome, StoreError> {
-        let client_id = new.client_id.as_str();
-        let mut transaction = self.begin_write().await?;
-
-        // Lock the client's float first: on SQLite the write lock is already
-        // held from BEGIN IMMEDIATE, on PostgreSQL the row lock queues every
-        // other payment of this client. So no one can insert the same
-        // reference or spend the float between these reads and the writes.
-        ledger::lock_float(&mut transaction, client_id, self.lock_rows()).await?;
-        if let Some(reference) = &new.reference {
-            if let Some(existing) = select_by_reference(&mut transaction, client_id, reference).await? {
-                return Ok(ReserveOutcome::ReferenceExists(existing));
-            }
-        }
-        let float = ledger::float_balance(&mut transaction, client_id).await?;
-        if float < new.amount {
-            return Ok(ReserveOutcome::InsufficientFunds { float });
-        }
-
-        let now = crate::now_ms();
-        let operation = OperationRecord {
-            id: OperationId::generate(),
-            client_id: new.client_id.clone(),
-            reference: new.reference.clone(),
-            service_id: new.service_id,
-            number: new.number.clone(),
-            amount: new.amount,
-            status: OperationStatus::Pending,
-            provider_reference: None,
-            reject_reason: None,
-            answered: false,
-            created_at_ms: now,
-            completed_at_ms: None,
-            settle_attempts: 0,
-            last_settle_error: None,
-            needs_operator: false,
-        };
-        insert_operation(&mut transaction, &operation).await?;
-        let (from, to) = (float_account(client_id), reserved_account(client_id));
-        ledger::post(&mut transaction, PostingKind::Reserve, &from, &to, new.amount, Some(operation.id.as_str()), now).await?;
-        insert_event(&mut transaction, operation.id.as_str(), OperationStatus::Pending, "accepted", now).await?;
-        let float = ledger::float_balance(&mut transaction, client_id).await?;
-
-        transaction.commit().await?;
-        Ok(ReserveOutcome::Reserved { operation, float })
+        let (new, lock) = (new.clone(), self.lock_rows());
+        self.write(move |connection| {
+            let new = new.clone();
+            Box::pin(async move { reserve_in(connection, &new, lock).await })
+        })
+        .await
     }
 
     /// Moves a `pending` operation to its final state with the matching
@@ -124,59 +86,29 @@ impl Store {
         finalization: &Finalization,
         cause: &str,
     ) -> Result<(OperationRecord, Money), StoreError> {
-        let mut transaction = self.begin_write().await?;
-        // The row lock makes two settlers, or a settler and the request that
-        // made the operation, finalize it one after the other: the second
-        // sees it final and posts nothing.
-        let operation = select_by_id_locked(&mut transaction, operation_id.as_str(), self.lock_rows()).await?;
-        let client_id = operation.client_id.as_str().to_string();
-
-        if operation.status != OperationStatus::Pending {
-            let float = ledger::float_balance(&mut transaction, &client_id).await?;
-            return Ok((operation, float));
-        }
-
-        let now = crate::now_ms();
-        let reserved = reserved_account(&client_id);
-        let (status, provider_reference, reject_reason) = match finalization {
-            Finalization::Approved { provider_reference } => {
-                ledger::post(&mut transaction, PostingKind::Capture, &reserved, "biller_payable", operation.amount, Some(operation_id.as_str()), now).await?;
-                (OperationStatus::Approved, Some(provider_reference.as_str()), None)
-            }
-            Finalization::Rejected { reason } => {
-                let float = float_account(&client_id);
-                ledger::post(&mut transaction, PostingKind::Release, &reserved, &float, operation.amount, Some(operation_id.as_str()), now).await?;
-                (OperationStatus::Rejected, None, Some(reason.as_str()))
-            }
-        };
-
-        sqlx::query(
-            "UPDATE operations SET status = $1, provider_reference = $2, reject_reason = $3, completed_at_ms = $4, answered = 1
-             WHERE id = $5",
-        )
-        .bind(status.as_str())
-        .bind(provider_reference)
-        .bind(reject_reason)
-        .bind(now)
-        .bind(operation_id.as_str())
-        .execute(&mut *transaction)
-        .await?;
-        insert_event(&mut transaction, operation_id.as_str(), status, cause, now).await?;
-
-        let operation = select_by_id(&mut transaction, operation_id.as_str()).await?;
-        let float = ledger::float_balance(&mut transaction, &client_id).await?;
-        transaction.commit().await?;
-        Ok((operation, float))
+        let (operation_id, finalization, cause, lock) = (operation_id.clone(), finalization.clone(), cause.to_string(), self.lock_rows());
+        self.write(move |connection| {
+            let (operation_id, finalization, cause) = (operation_id.clone(), finalization.clone(), cause.clone());
+            Box::pin(async move { finalize_in(connection, &operation_id, &finalization, &cause, lock).await })
+        })
+        .await
     }
 
     /// Records that the request which created the operation has answered, so
     /// a retry with the same reference replays instead of waiting.
     pub async fn mark_answered(&self, operation_id: &OperationId) -> Result<(), StoreError> {
-        sqlx::query("UPDATE operations SET answered = 1 WHERE id = $1 AND answered = 0")
-            .bind(operation_id.as_str())
-            .execute(&self.writer)
-            .await?;
-        Ok(())
+        let operation_id = operation_id.to_string();
+        self.write(move |connection| {
+            let operation_id = operation_id.clone();
+            Box::pin(async move {
+                sqlx::query("UPDATE operations SET answered = 1 WHERE id = $1 AND answered = 0")
+                    .bind(operation_id)
+                    .execute(&mut *connection)
+                    .await?;
+                Ok(())
+            })
+        })
+        .await
     }
 
     pub async fn find_operation_by_reference(&self, client_id: &ClientId, reference: &str) -> Result<Option<OperationRecord>, StoreError> {
@@ -299,6 +231,101 @@ impl Store {
             .await?;
         rows.iter().map(operation_from_row).collect()
     }
+}
+
+async fn reserve_in(connection: &mut AnyConnection, new: &NewOperation, lock: &str) -> Result<ReserveOutcome, StoreError> {
+    let client_id = new.client_id.as_str();
+
+    // Lock the client's float first: on SQLite the write lock is already
+    // held from BEGIN IMMEDIATE, on PostgreSQL the row lock queues every
+    // other payment of this client. So no one can insert the same
+    // reference or spend the float between these reads and the writes.
+    ledger::lock_float(&mut *connection, client_id, lock).await?;
+    if let Some(reference) = &new.reference {
+        if let Some(existing) = select_by_reference(&mut *connection, client_id, reference).await? {
+            return Ok(ReserveOutcome::ReferenceExists(existing));
+        }
+    }
+    let float = ledger::float_balance(&mut *connection, client_id).await?;
+    if float < new.amount {
+        return Ok(ReserveOutcome::InsufficientFunds { float });
+    }
+
+    let now = crate::now_ms();
+    let operation = OperationRecord {
+        id: OperationId::generate(),
+        client_id: new.client_id.clone(),
+        reference: new.reference.clone(),
+        service_id: new.service_id,
+        number: new.number.clone(),
+        amount: new.amount,
+        status: OperationStatus::Pending,
+        provider_reference: None,
+        reject_reason: None,
+        answered: false,
+        created_at_ms: now,
+        completed_at_ms: None,
+        settle_attempts: 0,
+        last_settle_error: None,
+        needs_operator: false,
+    };
+    insert_operation(&mut *connection, &operation).await?;
+    let (from, to) = (float_account(client_id), reserved_account(client_id));
+    ledger::post(&mut *connection, PostingKind::Reserve, &from, &to, new.amount, Some(operation.id.as_str()), now).await?;
+    insert_event(&mut *connection, operation.id.as_str(), OperationStatus::Pending, "accepted", now).await?;
+    let float = ledger::float_balance(&mut *connection, client_id).await?;
+
+    Ok(ReserveOutcome::Reserved { operation, float })
+}
+
+async fn finalize_in(
+    connection: &mut AnyConnection,
+    operation_id: &OperationId,
+    finalization: &Finalization,
+    cause: &str,
+    lock: &str,
+) -> Result<(OperationRecord, Money), StoreError> {
+    // The row lock makes two settlers, or a settler and the request that
+    // made the operation, finalize it one after the other: the second
+    // sees it final and posts nothing.
+    let operation = select_by_id_locked(&mut *connection, operation_id.as_str(), lock).await?;
+    let client_id = operation.client_id.as_str().to_string();
+
+    if operation.status != OperationStatus::Pending {
+        let float = ledger::float_balance(&mut *connection, &client_id).await?;
+        return Ok((operation, float));
+    }
+
+    let now = crate::now_ms();
+    let reserved = reserved_account(&client_id);
+    let (status, provider_reference, reject_reason) = match finalization {
+        Finalization::Approved { provider_reference } => {
+            ledger::post(&mut *connection, PostingKind::Capture, &reserved, "biller_payable", operation.amount, Some(operation_id.as_str()), now).await?;
+            (OperationStatus::Approved, Some(provider_reference.as_str()), None)
+        }
+        Finalization::Rejected { reason } => {
+            let float = float_account(&client_id);
+            ledger::post(&mut *connection, PostingKind::Release, &reserved, &float, operation.amount, Some(operation_id.as_str()), now).await?;
+            (OperationStatus::Rejected, None, Some(reason.as_str()))
+        }
+    };
+
+    sqlx::query(
+        "UPDATE operations SET status = $1, provider_reference = $2, reject_reason = $3, completed_at_ms = $4, answered = 1
+         WHERE id = $5",
+    )
+    .bind(status.as_str())
+    .bind(provider_reference)
+    .bind(reject_reason)
+    .bind(now)
+    .bind(operation_id.as_str())
+    .execute(&mut *connection)
+    .await?;
+    insert_event(&mut *connection, operation_id.as_str(), status, cause, now).await?;
+
+    let operation = select_by_id(&mut *connection, operation_id.as_str()).await?;
+    let float = ledger::float_balance(&mut *connection, &client_id).await?;
+    Ok((operation, float))
 }
 
 async fn insert_operation(connection: &mut AnyConnection, operation: &OperationRecord) -> Result<(), StoreError> {
