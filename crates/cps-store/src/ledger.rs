@@ -89,6 +89,57 @@ pub(crate) async fn post(
     Ok(())
 }
 
+/// Takes `amount` from the client's float only if the float covers it, in
+/// one statement that checks and changes the balance. Returns the new float,
+/// or `None` when it does not cover the amount and nothing changed.
+pub(crate) async fn debit_float_if_covered(connection: &mut AnyConnection, client_id: &str, amount: Money) -> Result<Option<Money>, StoreError> {
+    let cents: Option<i64> = sqlx::query_scalar(
+        "UPDATE accounts SET balance_cents = balance_cents - $1 WHERE id = $2 AND balance_cents >= $1 RETURNING balance_cents",
+    )
+    .bind(amount.cents())
+    .bind(float_account(client_id))
+    .fetch_optional(&mut *connection)
+    .await?;
+    Ok(cents.map(Money::from_cents))
+}
+
+/// Adds `amount` (negative to subtract) to an account and returns its new
+/// balance. Half of a posting: the caller changes the other account and
+/// records the posting in the same transaction.
+pub(crate) async fn add_to_account(connection: &mut AnyConnection, account: &str, amount_cents: i64) -> Result<Money, StoreError> {
+    let cents: i64 = sqlx::query_scalar("UPDATE accounts SET balance_cents = balance_cents + $1 WHERE id = $2 RETURNING balance_cents")
+        .bind(amount_cents)
+        .bind(account)
+        .fetch_one(&mut *connection)
+        .await?;
+    Ok(Money::from_cents(cents))
+}
+
+/// Records a posting whose two balance changes the caller has made.
+pub(crate) async fn insert_posting(
+    connection: &mut AnyConnection,
+    kind: PostingKind,
+    from_account: &str,
+    to_account: &str,
+    amount: Money,
+    operation_id: Option<&str>,
+    now_ms: i64,
+) -> Result<(), StoreError> {
+    sqlx::query(
+        "INSERT INTO postings (kind, from_account, to_account, amount_cents, operation_id, created_at_ms)
+         VALUES ($1, $2, $3, $4, $5, $6)",
+    )
+    .bind(kind.as_str())
+    .bind(from_account)
+    .bind(to_account)
+    .bind(amount.cents())
+    .bind(operation_id)
+    .bind(now_ms)
+    .execute(&mut *connection)
+    .await?;
+    Ok(())
+}
+
 /// Locks the client's float row until the transaction ends (`lock` is the
 /// backend's row-lock clause) and returns the balance.
 pub(crate) async fn lock_float(connection: &mut AnyConnection, client_id: &str, lock: &str) -> Result<Money, StoreError> {

@@ -86,10 +86,10 @@ impl Store {
         finalization: &Finalization,
         cause: &str,
     ) -> Result<(OperationRecord, Money), StoreError> {
-        let (operation_id, finalization, cause, lock) = (operation_id.clone(), finalization.clone(), cause.to_string(), self.lock_rows());
+        let (operation_id, finalization, cause) = (operation_id.clone(), finalization.clone(), cause.to_string());
         self.write(move |connection| {
             let (operation_id, finalization, cause) = (operation_id.clone(), finalization.clone(), cause.clone());
-            Box::pin(async move { finalize_in(connection, &operation_id, &finalization, &cause, lock).await })
+            Box::pin(async move { finalize_in(connection, &operation_id, &finalization, &cause).await })
         })
         .await
     }
@@ -236,20 +236,22 @@ impl Store {
 async fn reserve_in(connection: &mut AnyConnection, new: &NewOperation, lock: &str) -> Result<ReserveOutcome, StoreError> {
     let client_id = new.client_id.as_str();
 
-    // Lock the client's float first: on SQLite the write lock is already
-    // held from BEGIN IMMEDIATE, on PostgreSQL the row lock queues every
-    // other payment of this client. So no one can insert the same
-    // reference or spend the float between these reads and the writes.
-    ledger::lock_float(&mut *connection, client_id, lock).await?;
+    // On PostgreSQL, lock the client's float row first, so other payments of
+    // this client wait and no one inserts the same reference between the
+    // check and the insert. On SQLite (`lock` is empty) the transaction
+    // already holds the database's only write lock.
+    if !lock.is_empty() {
+        ledger::lock_float(&mut *connection, client_id, lock).await?;
+    }
     if let Some(reference) = &new.reference {
         if let Some(existing) = select_by_reference(&mut *connection, client_id, reference).await? {
             return Ok(ReserveOutcome::ReferenceExists(existing));
         }
     }
-    let float = ledger::float_balance(&mut *connection, client_id).await?;
-    if float < new.amount {
+    let Some(float) = ledger::debit_float_if_covered(&mut *connection, client_id, new.amount).await? else {
+        let float = ledger::float_balance(&mut *connection, client_id).await?;
         return Ok(ReserveOutcome::InsufficientFunds { float });
-    }
+    };
 
     let now = crate::now_ms();
     let operation = OperationRecord {
@@ -271,9 +273,9 @@ async fn reserve_in(connection: &mut AnyConnection, new: &NewOperation, lock: &s
     };
     insert_operation(&mut *connection, &operation).await?;
     let (from, to) = (float_account(client_id), reserved_account(client_id));
-    ledger::post(&mut *connection, PostingKind::Reserve, &from, &to, new.amount, Some(operation.id.as_str()), now).await?;
+    ledger::add_to_account(&mut *connection, &to, new.amount.cents()).await?;
+    ledger::insert_posting(&mut *connection, PostingKind::Reserve, &from, &to, new.amount, Some(operation.id.as_str()), now).await?;
     insert_event(&mut *connection, operation.id.as_str(), OperationStatus::Pending, "accepted", now).await?;
-    let float = ledger::float_balance(&mut *connection, client_id).await?;
 
     Ok(ReserveOutcome::Reserved { operation, float })
 }
@@ -283,48 +285,49 @@ async fn finalize_in(
     operation_id: &OperationId,
     finalization: &Finalization,
     cause: &str,
-    lock: &str,
 ) -> Result<(OperationRecord, Money), StoreError> {
-    // The row lock makes two settlers, or a settler and the request that
-    // made the operation, finalize it one after the other: the second
-    // sees it final and posts nothing.
-    let operation = select_by_id_locked(&mut *connection, operation_id.as_str(), lock).await?;
-    let client_id = operation.client_id.as_str().to_string();
-
-    if operation.status != OperationStatus::Pending {
-        let float = ledger::float_balance(&mut *connection, &client_id).await?;
-        return Ok((operation, float));
-    }
-
     let now = crate::now_ms();
-    let reserved = reserved_account(&client_id);
     let (status, provider_reference, reject_reason) = match finalization {
-        Finalization::Approved { provider_reference } => {
-            ledger::post(&mut *connection, PostingKind::Capture, &reserved, "biller_payable", operation.amount, Some(operation_id.as_str()), now).await?;
-            (OperationStatus::Approved, Some(provider_reference.as_str()), None)
-        }
-        Finalization::Rejected { reason } => {
-            let float = float_account(&client_id);
-            ledger::post(&mut *connection, PostingKind::Release, &reserved, &float, operation.amount, Some(operation_id.as_str()), now).await?;
-            (OperationStatus::Rejected, None, Some(reason.as_str()))
-        }
+        Finalization::Approved { provider_reference } => (OperationStatus::Approved, Some(provider_reference.as_str()), None),
+        Finalization::Rejected { reason } => (OperationStatus::Rejected, None, Some(reason.as_str())),
     };
 
-    sqlx::query(
+    // Only a pending operation changes. On PostgreSQL the update locks the
+    // row, so a second finalizer waits, then finds it final and posts nothing.
+    let updated = sqlx::query(&format!(
         "UPDATE operations SET status = $1, provider_reference = $2, reject_reason = $3, completed_at_ms = $4, answered = 1
-         WHERE id = $5",
-    )
+         WHERE id = $5 AND status = 'pending'
+         RETURNING {OPERATION_COLUMNS}"
+    ))
     .bind(status.as_str())
     .bind(provider_reference)
     .bind(reject_reason)
     .bind(now)
     .bind(operation_id.as_str())
-    .execute(&mut *connection)
+    .fetch_optional(&mut *connection)
     .await?;
+    let Some(row) = updated else {
+        let operation = select_by_id(&mut *connection, operation_id.as_str()).await?;
+        let float = ledger::float_balance(&mut *connection, operation.client_id.as_str()).await?;
+        return Ok((operation, float));
+    };
+    let operation = operation_from_row(&row)?;
+    let client_id = operation.client_id.as_str();
+
+    let reserved = reserved_account(client_id);
+    ledger::add_to_account(&mut *connection, &reserved, -operation.amount.cents()).await?;
+    let (kind, to_account) = match status {
+        OperationStatus::Approved => (PostingKind::Capture, "biller_payable".to_string()),
+        _ => (PostingKind::Release, float_account(client_id)),
+    };
+    let to_balance = ledger::add_to_account(&mut *connection, &to_account, operation.amount.cents()).await?;
+    ledger::insert_posting(&mut *connection, kind, &reserved, &to_account, operation.amount, Some(operation_id.as_str()), now).await?;
     insert_event(&mut *connection, operation_id.as_str(), status, cause, now).await?;
 
-    let operation = select_by_id(&mut *connection, operation_id.as_str()).await?;
-    let float = ledger::float_balance(&mut *connection, &client_id).await?;
+    let float = match kind {
+        PostingKind::Release => to_balance,
+        _ => ledger::float_balance(&mut *connection, client_id).await?,
+    };
     Ok((operation, float))
 }
 
