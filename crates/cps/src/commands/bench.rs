@@ -123,7 +123,9 @@ fn build_request(client: &reqwest::Client, args: &BenchArgs, nonce: u64, number:
         BenchEndpoint::Services => (client.get(format!("{base}{SERVICES_PATH}")), SERVICES_PATH, "{}".to_string()),
         BenchEndpoint::Pay => {
             let body = json!({
-                "numberService": format!("0414{:07}", number % 10_000_000),
+                // Endings 0000 to 8999 only, so no payment hits a sandbox
+                // ending (9001 to 9003) of the simulator.
+                "numberService": format!("0414{:03}{:04}", number / 9_000 % 1_000, number % 9_000),
                 "idTypeService": 57,
                 "amount": "1.00",
                 "reference": format!("bench-{nonce}-{number}"),
