@@ -68,6 +68,11 @@ pub(crate) fn reserved_account(client_id: &str) -> String {
     format!("reserved:{client_id}")
 }
 
+/// What CPS owes billers for this client's approved payments.
+pub(crate) fn payable_account(client_id: &str) -> String {
+    format!("payable:{client_id}")
+}
+
 impl Store {
     /// Creates a client with fresh random credentials and its two ledger
     /// accounts (float and reserved), both at zero.
@@ -89,10 +94,15 @@ impl Store {
             .bind(crate::now_ms())
             .execute(&mut *transaction)
             .await?;
-        sqlx::query("INSERT INTO accounts (id, kind, client_id) VALUES ($1, 'client_float', $2), ($3, 'client_reserved', $4)")
+        sqlx::query(
+            "INSERT INTO accounts (id, kind, client_id)
+             VALUES ($1, 'client_float', $2), ($3, 'client_reserved', $4), ($5, 'biller_payable', $6)",
+        )
             .bind(float_account(id))
             .bind(id)
             .bind(reserved_account(id))
+            .bind(id)
+            .bind(payable_account(id))
             .bind(id)
             .execute(&mut *transaction)
             .await?;

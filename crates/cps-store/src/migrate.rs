@@ -28,6 +28,11 @@ const SQLITE_MIGRATIONS: &[Migration] = &[
         name: "settlement",
         sql: include_str!("../migrations/sqlite/0002_settlement.sql"),
     },
+    Migration {
+        version: 3,
+        name: "payable per client",
+        sql: include_str!("../migrations/sqlite/0003_payable_per_client.sql"),
+    },
 ];
 
 const POSTGRES_MIGRATIONS: &[Migration] = &[
@@ -40,6 +45,11 @@ const POSTGRES_MIGRATIONS: &[Migration] = &[
         version: 2,
         name: "settlement",
         sql: include_str!("../migrations/postgres/0002_settlement.sql"),
+    },
+    Migration {
+        version: 3,
+        name: "payable per client",
+        sql: include_str!("../migrations/postgres/0003_payable_per_client.sql"),
     },
 ];
 

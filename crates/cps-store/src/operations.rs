@@ -3,7 +3,7 @@
 use cps_domain::{ClientId, Money, OperationId, OperationStatus, ServiceId, ServiceNumber};
 use sqlx::{AnyConnection, Row};
 
-use crate::clients::{float_account, reserved_account};
+use crate::clients::{float_account, payable_account, reserved_account};
 use crate::error::StoreError;
 use crate::ledger::{self, PostingKind};
 use crate::database::Store;
@@ -317,7 +317,7 @@ async fn finalize_in(
     let reserved = reserved_account(client_id);
     ledger::add_to_account(&mut *connection, &reserved, -operation.amount.cents()).await?;
     let (kind, to_account) = match status {
-        OperationStatus::Approved => (PostingKind::Capture, "biller_payable".to_string()),
+        OperationStatus::Approved => (PostingKind::Capture, payable_account(client_id)),
         _ => (PostingKind::Release, float_account(client_id)),
     };
     let to_balance = ledger::add_to_account(&mut *connection, &to_account, operation.amount.cents()).await?;

@@ -64,8 +64,18 @@ pub struct BenchArgs {
     /// cli-bench-rate
     #[arg(long, value_name = "REQUESTS_PER_SECOND")]
     pub rate: Option<f64>,
-    #[command(flatten)]
-    pub connection: ConnectionArgs,
+    /// cli-call-url
+    #[arg(long, env = "CPS_URL", default_value = DEFAULT_URL)]
+    pub url: String,
+    /// cli-call-api-key
+    #[arg(long, env = "CPS_API_KEY", required_unless_present = "credentials")]
+    pub api_key: Option<String>,
+    /// cli-call-api-secret
+    #[arg(long, env = "CPS_API_SECRET", hide_env_values = true, required_unless_present = "credentials")]
+    pub api_secret: Option<String>,
+    /// cli-bench-credentials
+    #[arg(long, value_name = "FILE")]
+    pub credentials: Option<PathBuf>,
 }
 
 #[derive(clap::ValueEnum, Clone, Copy, Debug)]

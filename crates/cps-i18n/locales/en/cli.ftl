@@ -99,3 +99,4 @@ cli-bench-endpoint = Endpoint to load: pay (1.00 VES payments, each with a new r
 cli-bench-connections = Concurrent connections, each sending its next request when the previous one is answered
 cli-bench-duration-secs = Length of the run, in seconds
 cli-bench-rate = Total requests per second to aim for, spread over the connections; without it they send back to back
+cli-bench-credentials = File of clients to spread the load over: one API_KEY SECRET pair a line; connections take them in turn

@@ -99,3 +99,4 @@ cli-bench-endpoint = Endpoint a cargar: pay (pagos de 1,00 VES, cada uno con una
 cli-bench-connections = Conexiones simultáneas; cada una envía su siguiente solicitud cuando recibe la respuesta anterior
 cli-bench-duration-secs = Duración de la prueba, en segundos
 cli-bench-rate = Solicitudes por segundo en total a las que apuntar, repartidas entre las conexiones; sin ella se envían sin pausa
+cli-bench-credentials = Archivo de clientes entre los que repartir la carga: un par API_KEY SECRETO por línea; las conexiones los toman por turno

@@ -30,7 +30,15 @@ struct ConnectionReport {
     transport_errors: u64,
 }
 
+/// One client's credentials.
+#[derive(Clone)]
+struct Credentials {
+    api_key: String,
+    secret: String,
+}
+
 pub async fn run(args: BenchArgs, _lang: Lang) -> anyhow::Result<ExitCode> {
+    let credentials = load_credentials(&args)?;
     let duration = Duration::from_secs_f64(args.duration_secs);
     let per_connection_interval = args.rate.filter(|rate| *rate > 0.0).map(|rate| Duration::from_secs_f64(args.connections as f64 / rate));
     let sequence = Arc::new(AtomicU64::new(0));
@@ -38,7 +46,9 @@ pub async fn run(args: BenchArgs, _lang: Lang) -> anyhow::Result<ExitCode> {
 
     let started = Instant::now();
     let mut tasks = Vec::with_capacity(args.connections);
-    for _ in 0..args.connections {
+    for connection in 0..args.connections {
+        // Connections take the clients in turn.
+        let credentials = credentials[connection % credentials.len()].clone();
         let client = reqwest::Client::builder()
             .pool_max_idle_per_host(1)
             .timeout(Duration::from_secs(30))
@@ -46,7 +56,7 @@ pub async fn run(args: BenchArgs, _lang: Lang) -> anyhow::Result<ExitCode> {
             .context("failed to build the HTTP client")?;
         let (args, sequence, last_nonce) = (args.clone(), sequence.clone(), last_nonce.clone());
         tasks.push(tokio::spawn(async move {
-            run_connection(client, args, sequence, last_nonce, started + duration, per_connection_interval).await
+            run_connection(client, args, credentials, sequence, last_nonce, started + duration, per_connection_interval).await
         }));
     }
 
@@ -68,6 +78,7 @@ pub async fn run(args: BenchArgs, _lang: Lang) -> anyhow::Result<ExitCode> {
 async fn run_connection(
     client: reqwest::Client,
     args: BenchArgs,
+    credentials: Credentials,
     sequence: Arc<AtomicU64>,
     last_nonce: Arc<AtomicU64>,
     deadline: Instant,
@@ -81,7 +92,7 @@ async fn run_connection(
             next_send += interval;
         }
         let number = sequence.fetch_add(1, Ordering::Relaxed);
-        let request = build_request(&client, &args, next_nonce(&last_nonce), number);
+        let request = build_request(&client, &args, &credentials, next_nonce(&last_nonce), number);
 
         let sent = Instant::now();
         match request.send().await {
@@ -116,8 +127,8 @@ fn next_nonce(last_nonce: &AtomicU64) -> u64 {
 
 /// A signed request; payments get a unique reference and number so each is a
 /// new operation of 1.00 VES.
-fn build_request(client: &reqwest::Client, args: &BenchArgs, nonce: u64, number: u64) -> reqwest::RequestBuilder {
-    let base = args.connection.url.trim_end_matches('/');
+fn build_request(client: &reqwest::Client, args: &BenchArgs, credentials: &Credentials, nonce: u64, number: u64) -> reqwest::RequestBuilder {
+    let base = args.url.trim_end_matches('/');
     let nonce = nonce.to_string();
     let (request, path, payload) = match args.endpoint {
         BenchEndpoint::Services => (client.get(format!("{base}{SERVICES_PATH}")), SERVICES_PATH, "{}".to_string()),
@@ -135,11 +146,34 @@ fn build_request(client: &reqwest::Client, args: &BenchArgs, nonce: u64, number:
             (request, PAY_PATH, body)
         }
     };
-    let signature = cps_api::sign(&args.connection.api_secret, &format!("{path}{nonce}{payload}"));
+    let signature = cps_api::sign(&credentials.secret, &format!("{path}{nonce}{payload}"));
     request
-        .header("api-key", &args.connection.api_key)
+        .header("api-key", &credentials.api_key)
         .header("api-nonce", nonce)
         .header("api-signature", signature)
+}
+
+/// Reads `--credentials FILE` (one `API_KEY SECRET` pair a line), or takes
+/// the single client of `--api-key` and `--api-secret`.
+fn load_credentials(args: &BenchArgs) -> anyhow::Result<Vec<Credentials>> {
+    let Some(path) = &args.credentials else {
+        let (Some(api_key), Some(secret)) = (args.api_key.clone(), args.api_secret.clone()) else {
+            anyhow::bail!("cps bench needs --api-key and --api-secret, or --credentials FILE");
+        };
+        return Ok(vec![Credentials { api_key, secret }]);
+    };
+
+    let text = std::fs::read_to_string(path).with_context(|| format!("failed to read {}", path.display()))?;
+    let mut credentials = Vec::new();
+    for (index, line) in text.lines().enumerate().filter(|(_, line)| !line.trim().is_empty()) {
+        let mut fields = line.split_whitespace();
+        let (Some(api_key), Some(secret), None) = (fields.next(), fields.next(), fields.next()) else {
+            anyhow::bail!("{} line {}: expected API_KEY SECRET", path.display(), index + 1);
+        };
+        credentials.push(Credentials { api_key: api_key.to_string(), secret: secret.to_string() });
+    }
+    anyhow::ensure!(!credentials.is_empty(), "{} has no credentials", path.display());
+    Ok(credentials)
 }
 
 fn print_report(args: &BenchArgs, total: &mut ConnectionReport, elapsed: Duration) {
@@ -156,9 +190,10 @@ fn print_report(args: &BenchArgs, total: &mut ConnectionReport, elapsed: Duratio
     let statuses: Vec<String> = total.statuses.iter().map(|(status, count)| format!("{status}: {count}")).collect();
 
     print_line(&format!(
-        "endpoint {:?}, {} connections, {:.1} s{}",
+        "endpoint {:?}, {} connections, {} clients, {:.1} s{}",
         args.endpoint,
         args.connections,
+        args.credentials.as_ref().map(|_| "several").unwrap_or("1"),
         elapsed.as_secs_f64(),
         args.rate.map(|rate| format!(", target {rate} requests/s")).unwrap_or_default()
     ));
