@@ -71,7 +71,12 @@ struct Credentials<'a> {
     signature: &'a str,
 }
 
-async fn authenticate(state: &AppState, parts: &Parts, body: &[u8], query: &QueryParams) -> Result<ClientRecord, ApiError> {
+async fn authenticate(
+    state: &AppState,
+    parts: &Parts,
+    body: &[u8],
+    query: &QueryParams,
+) -> Result<ClientRecord, ApiError> {
     let credentials = read_credentials(&parts.headers)?;
     let now_ms = cps_store::now_ms();
     check_nonce(credentials.nonce, now_ms, state.nonce_window.as_millis() as i64)?;
@@ -95,7 +100,8 @@ async fn authenticate(state: &AppState, parts: &Parts, body: &[u8], query: &Quer
     if !signature_matches(&client.secret, &candidates, credentials.signature) {
         // Shown as text; a body that is not UTF-8 shows replacement characters
         // here but was signed as raw bytes.
-        let shown: Vec<String> = candidates.iter().map(|candidate| String::from_utf8_lossy(candidate).into_owned()).collect();
+        let shown: Vec<String> =
+            candidates.iter().map(|candidate| String::from_utf8_lossy(candidate).into_owned()).collect();
         let detail = Message::new("invalid-signature-detail");
         return Err(ApiError::unauthorized("INVALID_SIGNATURE", detail).with_member("stringToSign", json!(shown)));
     }
@@ -121,7 +127,12 @@ fn read_credentials(headers: &HeaderMap) -> Result<Credentials<'_>, ApiError> {
             .and_then(|value| value.to_str().ok())
             .map(str::trim)
             .filter(|value| !value.is_empty())
-            .ok_or_else(|| ApiError::unauthorized("MISSING_CREDENTIALS", Message::new("missing-credentials-detail").arg("header", name)))
+            .ok_or_else(|| {
+                ApiError::unauthorized(
+                    "MISSING_CREDENTIALS",
+                    Message::new("missing-credentials-detail").arg("header", name),
+                )
+            })
     };
     Ok(Credentials { api_key: read("api-key")?, nonce: read("api-nonce")?, signature: read("api-signature")? })
 }
@@ -206,7 +217,15 @@ fn signature_matches(secret: &str, candidates: &[Vec<u8>], signature_hex: &str) 
 /// Checks a request's signature the way the server does: every accepted
 /// PATH + NONCE + PAYLOAD form, compared in constant time. Exposed for
 /// benchmarks and for tools that verify requests offline.
-pub fn check_signature(secret: &str, method: &str, path: &str, query: Option<&str>, nonce: &str, body: &[u8], signature_hex: &str) -> bool {
+pub fn check_signature(
+    secret: &str,
+    method: &str,
+    path: &str,
+    query: Option<&str>,
+    nonce: &str,
+    body: &[u8],
+    signature_hex: &str,
+) -> bool {
     let method = Method::from_bytes(method.as_bytes()).unwrap_or(Method::POST);
     let candidates = strings_to_sign(&method, path, nonce, body, &QueryParams::parse(query));
     signature_matches(secret, &candidates, signature_hex)
@@ -229,7 +248,11 @@ pub(crate) fn require_json(headers: &HeaderMap) -> Result<(), ApiError> {
     if media_type.as_deref() == Some("application/json") {
         return Ok(());
     }
-    Err(ApiError::new(StatusCode::UNSUPPORTED_MEDIA_TYPE, "UNSUPPORTED_MEDIA_TYPE", Message::new("unsupported-media-type-detail")))
+    Err(ApiError::new(
+        StatusCode::UNSUPPORTED_MEDIA_TYPE,
+        "UNSUPPORTED_MEDIA_TYPE",
+        Message::new("unsupported-media-type-detail"),
+    ))
 }
 
 #[cfg(test)]
@@ -257,7 +280,8 @@ mod tests {
     #[test]
     fn post_signs_raw_body() {
         let body = br#"{"numberService": "04140000001", "idTypeService": 57, "amount": 10}"#;
-        let candidates = strings_to_sign(&Method::POST, "/cps/v2/operation/use/pay", "1", body, &QueryParams::default());
+        let candidates =
+            strings_to_sign(&Method::POST, "/cps/v2/operation/use/pay", "1", body, &QueryParams::default());
         let signature = sign(SECRET, &format!("/cps/v2/operation/use/pay1{}", std::str::from_utf8(body).unwrap()));
         assert!(signature_matches(SECRET, &candidates, &signature));
     }

@@ -25,7 +25,9 @@ pub(crate) struct RequestContext {
 pub(crate) async fn with_request_context(body_limit_bytes: usize, mut request: Request, next: Next) -> Response {
     let context = RequestContext {
         request_id: format!("req_{}", ulid::Ulid::new()),
-        lang: Lang::from_accept_language(request.headers().get("accept-language").and_then(|value| value.to_str().ok())),
+        lang: Lang::from_accept_language(
+            request.headers().get("accept-language").and_then(|value| value.to_str().ok()),
+        ),
     };
     request.extensions_mut().insert(context.clone());
 

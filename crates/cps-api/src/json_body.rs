@@ -19,13 +19,15 @@ impl RawObject {
     /// object, a duplicate member, an unknown member.
     pub fn parse(body: &[u8], allowed: &[&str]) -> Result<RawObject, ApiError> {
         let text = std::str::from_utf8(body).map_err(|_| malformed(Message::new("malformed-json-utf8")))?;
-        let value: Box<RawValue> = serde_json::from_str(text)
-            .map_err(|error| malformed(Message::new("malformed-json-detail").arg("problem", describe_syntax_error(&error))))?;
+        let value: Box<RawValue> = serde_json::from_str(text).map_err(|error| {
+            malformed(Message::new("malformed-json-detail").arg("problem", describe_syntax_error(&error)))
+        })?;
         if !value.get().trim_start().starts_with('{') {
             return Err(malformed(Message::new("malformed-json-not-object")));
         }
-        let object: RawObject = serde_json::from_str(value.get())
-            .map_err(|error| malformed(Message::new("malformed-json-detail").arg("problem", describe_syntax_error(&error))))?;
+        let object: RawObject = serde_json::from_str(value.get()).map_err(|error| {
+            malformed(Message::new("malformed-json-detail").arg("problem", describe_syntax_error(&error)))
+        })?;
 
         for (index, (name, _)) in object.members.iter().enumerate() {
             if object.members[..index].iter().any(|(earlier, _)| earlier == name) {

@@ -117,7 +117,11 @@ impl ApiError {
     }
 
     pub fn payload_too_large(limit: usize) -> ApiError {
-        ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, "PAYLOAD_TOO_LARGE", Message::new("payload-too-large-detail").arg("limit", limit))
+        ApiError::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "PAYLOAD_TOO_LARGE",
+            Message::new("payload-too-large-detail").arg("limit", limit),
+        )
     }
 
     pub fn not_found(path: &str) -> ApiError {
@@ -172,10 +176,9 @@ impl ApiError {
 
         let body = serde_json::to_vec(&Value::Object(document)).unwrap_or_default();
         let mut response = (self.status, body).into_response();
-        response.headers_mut().insert(
-            axum::http::header::CONTENT_TYPE,
-            axum::http::HeaderValue::from_static("application/problem+json"),
-        );
+        response
+            .headers_mut()
+            .insert(axum::http::header::CONTENT_TYPE, axum::http::HeaderValue::from_static("application/problem+json"));
         response
     }
 }

@@ -68,7 +68,8 @@ impl QueryParams {
         }
         if let Some((name, _)) = self.entries.iter().find(|(name, _)| !allowed.contains(&name.as_str())) {
             let allowed_list = if allowed.is_empty() { "-".to_string() } else { allowed.join(", ") };
-            let detail = Message::new("invalid-query-parameter-unknown").arg("field", name).arg("allowed", allowed_list);
+            let detail =
+                Message::new("invalid-query-parameter-unknown").arg("field", name).arg("allowed", allowed_list);
             return Err(invalid(name, detail));
         }
         Ok(())
@@ -83,7 +84,9 @@ fn typed_value(value: &str) -> Value {
     match value {
         "true" => Value::Bool(true),
         "false" => Value::Bool(false),
-        _ if is_plain_integer(value) => value.parse::<i64>().map(Value::from).unwrap_or_else(|_| Value::String(value.into())),
+        _ if is_plain_integer(value) => {
+            value.parse::<i64>().map(Value::from).unwrap_or_else(|_| Value::String(value.into()))
+        }
         _ => Value::String(value.to_string()),
     }
 }
@@ -101,9 +104,8 @@ fn is_plain_integer(value: &str) -> bool {
 /// integers serde_json writes what `JSON.stringify` writes: no spaces, `/` and
 /// non-ASCII characters unescaped.
 fn stringify<'a>(members: impl Iterator<Item = (&'a String, Value)>) -> String {
-    let members: Vec<String> = members
-        .map(|(name, value)| format!("{}:{}", Value::String(name.clone()), value))
-        .collect();
+    let members: Vec<String> =
+        members.map(|(name, value)| format!("{}:{}", Value::String(name.clone()), value)).collect();
     format!("{{{}}}", members.join(","))
 }
 
@@ -168,7 +170,16 @@ mod tests {
 
     #[test]
     fn plain_integers_only() {
-        for (value, expected) in [("0", true), ("63", true), ("-5", true), ("063", false), ("+5", false), ("-0", false), ("1.5", false), ("", false)] {
+        for (value, expected) in [
+            ("0", true),
+            ("63", true),
+            ("-5", true),
+            ("063", false),
+            ("+5", false),
+            ("-0", false),
+            ("1.5", false),
+            ("", false),
+        ] {
             assert_eq!(is_plain_integer(value), expected, "value {value:?}");
         }
     }

@@ -51,10 +51,14 @@ pub struct Server {
 
 impl Server {
     /// Binds the listener and assembles the application.
-    pub async fn bind(config: ServerConfig, store: Store, catalog: Arc<Catalog>, biller: Arc<dyn Biller>) -> anyhow::Result<Server> {
-        let listener = TcpListener::bind(config.listen)
-            .await
-            .with_context(|| format!("failed to listen on {}", config.listen))?;
+    pub async fn bind(
+        config: ServerConfig,
+        store: Store,
+        catalog: Arc<Catalog>,
+        biller: Arc<dyn Biller>,
+    ) -> anyhow::Result<Server> {
+        let listener =
+            TcpListener::bind(config.listen).await.with_context(|| format!("failed to listen on {}", config.listen))?;
 
         let state = AppState {
             store: store.clone(),

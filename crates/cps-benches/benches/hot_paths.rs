@@ -3,8 +3,8 @@
 
 use std::hint::black_box;
 
-use criterion::{criterion_group, criterion_main, Criterion};
 use cps_domain::{Catalog, Money};
+use criterion::{criterion_group, criterion_main, Criterion};
 
 const SECRET: &str = "6b618076b4435c45dd12245ff45d9ccc004add441a5cedc5e413db8683110ad2";
 const PAY_PATH: &str = "/cps/v2/operation/use/pay";
@@ -15,7 +15,15 @@ fn signature_check(criterion: &mut Criterion) {
     let signature = cps_api::sign(SECRET, &format!("{PAY_PATH}{NONCE}{BODY}"));
     criterion.bench_function("signature check, pay body", |bench| {
         bench.iter(|| {
-            cps_api::check_signature(black_box(SECRET), "POST", black_box(PAY_PATH), None, NONCE, BODY.as_bytes(), black_box(&signature))
+            cps_api::check_signature(
+                black_box(SECRET),
+                "POST",
+                black_box(PAY_PATH),
+                None,
+                NONCE,
+                BODY.as_bytes(),
+                black_box(&signature),
+            )
         })
     });
 
@@ -25,7 +33,9 @@ fn signature_check(criterion: &mut Criterion) {
     let path = "/cps/v2/operation/get/balance";
     let signature = cps_api::sign(SECRET, &format!("/v2/operation/get/balance{NONCE}{typed}"));
     criterion.bench_function("signature check, GET worst case", |bench| {
-        bench.iter(|| cps_api::check_signature(SECRET, "GET", black_box(path), Some(query), NONCE, b"", black_box(&signature)))
+        bench.iter(|| {
+            cps_api::check_signature(SECRET, "GET", black_box(path), Some(query), NONCE, b"", black_box(&signature))
+        })
     });
 }
 
@@ -46,7 +56,8 @@ fn number_normalization(criterion: &mut Criterion) {
 
 fn amount_parsing(criterion: &mut Criterion) {
     for raw in ["10", "10.50", "\"10.50\"", "1.05e1", "10.005"] {
-        criterion.bench_function(&format!("amount {raw}"), |bench| bench.iter(|| Money::parse_json_amount(black_box(raw))));
+        criterion
+            .bench_function(&format!("amount {raw}"), |bench| bench.iter(|| Money::parse_json_amount(black_box(raw))));
     }
 }
 

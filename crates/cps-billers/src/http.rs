@@ -132,7 +132,11 @@ impl Biller for HttpBiller {
         }
     }
 
-    async fn payment_status(&self, operation_id: &OperationId, _service_id: ServiceId) -> Result<PaymentStatus, BillerError> {
+    async fn payment_status(
+        &self,
+        operation_id: &OperationId,
+        _service_id: ServiceId,
+    ) -> Result<PaymentStatus, BillerError> {
         let url = format!("{}/payments/{}", self.config.url, operation_id);
         let (status, bytes) = self.exchange(|| self.client.get(&url)).await?;
         match status {
@@ -148,9 +152,14 @@ impl Biller for HttpBiller {
         match status {
             200 => {
                 let body: BalanceBody = parse(&bytes)?;
-                let balance = Money::parse_decimal(&body.balance)
-                    .map_err(|error| BillerError::InvalidResponse(format!("invalid balance {:?}: {error}", body.balance)))?;
-                Ok(BalanceAnswer::Found(AccountBalance { balance, holder_name: body.holder_name, due_date: body.due_date }))
+                let balance = Money::parse_decimal(&body.balance).map_err(|error| {
+                    BillerError::InvalidResponse(format!("invalid balance {:?}: {error}", body.balance))
+                })?;
+                Ok(BalanceAnswer::Found(AccountBalance {
+                    balance,
+                    holder_name: body.holder_name,
+                    due_date: body.due_date,
+                }))
             }
             404 => Ok(BalanceAnswer::AccountNotFound),
             other => Err(unexpected_status(other)),

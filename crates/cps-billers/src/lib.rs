@@ -84,7 +84,11 @@ pub trait Biller: Send + Sync + 'static {
 
     /// Asks what became of the payment sent with `operation_id` for
     /// `service_id` (which routing needs to find the biller).
-    async fn payment_status(&self, operation_id: &OperationId, service_id: ServiceId) -> Result<PaymentStatus, BillerError>;
+    async fn payment_status(
+        &self,
+        operation_id: &OperationId,
+        service_id: ServiceId,
+    ) -> Result<PaymentStatus, BillerError>;
 
     /// Queries what a subscriber owes.
     async fn balance(&self, service: &Service, number: &ServiceNumber) -> Result<BalanceAnswer, BillerError>;

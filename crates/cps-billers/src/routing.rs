@@ -26,7 +26,10 @@ use async_trait::async_trait;
 use cps_domain::{OperationId, Service, ServiceId, ServiceNumber};
 use serde::Deserialize;
 
-use crate::{BalanceAnswer, Biller, BillerError, HttpBiller, HttpBillerConfig, PaymentOutcome, PaymentRequest, PaymentStatus, Simulator};
+use crate::{
+    BalanceAnswer, Biller, BillerError, HttpBiller, HttpBillerConfig, PaymentOutcome, PaymentRequest, PaymentStatus,
+    Simulator,
+};
 
 /// Billers by service, with a default for services not listed.
 #[derive(Clone)]
@@ -110,7 +113,10 @@ impl BillerRoutes {
             billers.insert(name, build_biller(entry)?);
         }
         let find = |name: &str| {
-            billers.get(name).cloned().ok_or_else(|| RoutingError::Invalid(format!("biller {name:?} is not defined under [billers]")))
+            billers
+                .get(name)
+                .cloned()
+                .ok_or_else(|| RoutingError::Invalid(format!("biller {name:?} is not defined under [billers]")))
         };
 
         let default = find(&file.default)?;
@@ -153,7 +159,11 @@ impl Biller for BillerRoutes {
         self.biller_for(request.service_id).pay(request).await
     }
 
-    async fn payment_status(&self, operation_id: &OperationId, service_id: ServiceId) -> Result<PaymentStatus, BillerError> {
+    async fn payment_status(
+        &self,
+        operation_id: &OperationId,
+        service_id: ServiceId,
+    ) -> Result<PaymentStatus, BillerError> {
         self.biller_for(service_id).payment_status(operation_id, service_id).await
     }
 

@@ -20,7 +20,9 @@ use axum::routing::{get, post};
 use axum::{Json, Router};
 use cps_domain::OperationId;
 
-use crate::simulator::{balance_for, outcome_for, REJECTED_ENDING, TIMEOUT_THEN_APPROVED_ENDING, TIMEOUT_THEN_REJECTED_ENDING};
+use crate::simulator::{
+    balance_for, outcome_for, REJECTED_ENDING, TIMEOUT_THEN_APPROVED_ENDING, TIMEOUT_THEN_REJECTED_ENDING,
+};
 use crate::wire::{BalanceBody, PaymentAnswer, PaymentBody, SimulatorStats};
 use crate::PaymentOutcome;
 
@@ -177,7 +179,9 @@ fn charge(shared: &Shared, body: &PaymentBody, ending: &str) -> PaymentOutcome {
 /// A 200 whose body fails after the headers, so the client never reads a
 /// complete answer and the connection is closed.
 fn dropped_connection() -> Response {
-    let failing = futures_util::stream::once(async { Err::<axum::body::Bytes, std::io::Error>(std::io::Error::other("connection dropped")) });
+    let failing = futures_util::stream::once(async {
+        Err::<axum::body::Bytes, std::io::Error>(std::io::Error::other("connection dropped"))
+    });
     Response::new(Body::from_stream(failing))
 }
 
@@ -188,7 +192,9 @@ fn answer_of(outcome: &PaymentOutcome) -> PaymentAnswer {
             provider_reference: Some(provider_reference.clone()),
             reason: None,
         },
-        PaymentOutcome::Rejected { reason } => PaymentAnswer { status: "rejected".into(), provider_reference: None, reason: Some(reason.clone()) },
+        PaymentOutcome::Rejected { reason } => {
+            PaymentAnswer { status: "rejected".into(), provider_reference: None, reason: Some(reason.clone()) }
+        }
     }
 }
 
@@ -211,7 +217,12 @@ async fn balance(State(shared): State<Arc<Shared>>, Path((_service_id, number)):
         return (StatusCode::NOT_FOUND, Json(serde_json::json!({"error": "account not found"}))).into_response();
     }
     let account = balance_for(&number);
-    Json(BalanceBody { balance: account.balance.to_string(), holder_name: account.holder_name, due_date: account.due_date }).into_response()
+    Json(BalanceBody {
+        balance: account.balance.to_string(),
+        holder_name: account.holder_name,
+        due_date: account.due_date,
+    })
+    .into_response()
 }
 
 async fn stats(State(shared): State<Arc<Shared>>) -> Json<SimulatorStats> {

@@ -21,14 +21,8 @@ pub(crate) const REJECTED_ENDING: &str = "9001";
 pub(crate) const TIMEOUT_THEN_APPROVED_ENDING: &str = "9002";
 pub(crate) const TIMEOUT_THEN_REJECTED_ENDING: &str = "9003";
 
-const HOLDER_NAMES: [&str; 6] = [
-    "María Pérez",
-    "José Rodríguez",
-    "Ana González",
-    "Luis Hernández",
-    "Carmen Díaz",
-    "Pedro Martínez",
-];
+const HOLDER_NAMES: [&str; 6] =
+    ["María Pérez", "José Rodríguez", "Ana González", "Luis Hernández", "Carmen Díaz", "Pedro Martínez"];
 
 /// The in-process sandbox biller. Like a real biller it is idempotent per
 /// operation id: a repeated payment returns the first outcome and charges
@@ -81,7 +75,11 @@ impl Biller for Simulator {
         }
     }
 
-    async fn payment_status(&self, operation_id: &OperationId, _service_id: cps_domain::ServiceId) -> Result<PaymentStatus, BillerError> {
+    async fn payment_status(
+        &self,
+        operation_id: &OperationId,
+        _service_id: cps_domain::ServiceId,
+    ) -> Result<PaymentStatus, BillerError> {
         self.wait().await;
         let status = match self.lock_charges().get(operation_id) {
             Some(outcome) => PaymentStatus::Final(outcome.clone()),
@@ -101,9 +99,9 @@ impl Biller for Simulator {
 
 pub(crate) fn outcome_for(ending: &str, operation_id: &OperationId) -> PaymentOutcome {
     match ending {
-        REJECTED_ENDING | TIMEOUT_THEN_REJECTED_ENDING => PaymentOutcome::Rejected {
-            reason: "sandbox: subscriber account rejected".to_string(),
-        },
+        REJECTED_ENDING | TIMEOUT_THEN_REJECTED_ENDING => {
+            PaymentOutcome::Rejected { reason: "sandbox: subscriber account rejected".to_string() }
+        }
         _ => PaymentOutcome::Approved { provider_reference: provider_reference_for(operation_id.as_str()) },
     }
 }

@@ -115,8 +115,8 @@ impl Catalog {
     /// Normalizes `raw` and checks it against `service`'s rule. A number that
     /// fits another service of the same category names that service instead.
     pub fn parse_number(&self, service: &Service, raw: &str) -> Result<ServiceNumber, NumberRejection> {
-        let normalized = number::normalize(raw, service.rule.kind)
-            .map_err(|error| NumberRejection::Invalid(Some(error)))?;
+        let normalized =
+            number::normalize(raw, service.rule.kind).map_err(|error| NumberRejection::Invalid(Some(error)))?;
         if service.rule.pattern.is_match(&normalized) {
             return Ok(ServiceNumber::new_checked(normalized));
         }
@@ -200,10 +200,8 @@ fn compile_rules(entries: &HashMap<String, RuleEntry>) -> Result<HashMap<String,
                 problem: "pattern must be anchored with ^ and $ so it matches the whole number".into(),
             });
         }
-        let pattern = Regex::new(&entry.pattern).map_err(|error| CatalogError::Rule {
-            rule: name.clone(),
-            problem: format!("invalid pattern: {error}"),
-        })?;
+        let pattern = Regex::new(&entry.pattern)
+            .map_err(|error| CatalogError::Rule { rule: name.clone(), problem: format!("invalid pattern: {error}") })?;
         let rule = CompiledRule {
             kind: entry.kind,
             pattern,
@@ -288,7 +286,12 @@ mod tests {
     #[test]
     fn wrong_operator_names_right_service() {
         let catalog = catalog();
-        let cases = [(59, "04140000001", "MOVISTAR_PREPAGO"), (57, "04121234567", "DIGITEL_PREPAGO"), (57, "04261234567", "MOVILNET_PREPAGO"), (64, "04240000001", "MOVISTAR_INTERNET")];
+        let cases = [
+            (59, "04140000001", "MOVISTAR_PREPAGO"),
+            (57, "04121234567", "DIGITEL_PREPAGO"),
+            (57, "04261234567", "MOVILNET_PREPAGO"),
+            (64, "04240000001", "MOVISTAR_INTERNET"),
+        ];
         for (service_id, raw, expected) in cases {
             let service = catalog.service(service_id).unwrap();
             match catalog.parse_number(service, raw) {

@@ -58,8 +58,7 @@ impl Money {
 
         let money = match first {
             '"' => {
-                let text: String =
-                    serde_json::from_str(raw_json).map_err(|_| AmountError::NotDecimal)?;
+                let text: String = serde_json::from_str(raw_json).map_err(|_| AmountError::NotDecimal)?;
                 parse_decimal(&text, false)?
             }
             '-' | '0'..='9' => parse_decimal(raw_json, true)?,
@@ -127,17 +126,14 @@ fn parse_decimal(text: &str, allow_exponent: bool) -> Result<Money, AmountError>
     if integer_digits.is_empty() || !all_ascii_digits(integer_digits) {
         return Err(AmountError::NotDecimal);
     }
-    if mantissa.contains('.') && (fraction_digits.is_empty() || !all_ascii_digits(fraction_digits))
-    {
+    if mantissa.contains('.') && (fraction_digits.is_empty() || !all_ascii_digits(fraction_digits)) {
         return Err(AmountError::NotDecimal);
     }
 
     // The value is digits * 10^power cents, where digits is the mantissa with
     // its point removed.
     let mut digits = format!("{integer_digits}{fraction_digits}");
-    let mut power = exponent
-        .saturating_sub(fraction_digits.len() as i64)
-        .saturating_add(2);
+    let mut power = exponent.saturating_sub(fraction_digits.len() as i64).saturating_add(2);
 
     // Trailing zeros below a cent carry no value: 10.500 is 10.50.
     while power < 0 && digits.ends_with('0') {
@@ -274,10 +270,8 @@ mod tests {
 
     #[test]
     fn sums_stay_exact() {
-        let sum = Money::parse_json_amount("0.1")
-            .unwrap()
-            .checked_add(Money::parse_json_amount("0.2").unwrap())
-            .unwrap();
+        let sum =
+            Money::parse_json_amount("0.1").unwrap().checked_add(Money::parse_json_amount("0.2").unwrap()).unwrap();
         assert_eq!(sum.to_string(), "0.30");
     }
 }

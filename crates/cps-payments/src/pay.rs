@@ -58,9 +58,7 @@ impl Payments {
     /// state.
     pub async fn pay(&self, command: PaymentCommand) -> anyhow::Result<PaymentResult> {
         let payments = self.clone();
-        tokio::spawn(async move { payments.run_payment(command).await })
-            .await
-            .context("payment task failed")?
+        tokio::spawn(async move { payments.run_payment(command).await }).await.context("payment task failed")?
     }
 
     async fn run_payment(&self, command: PaymentCommand) -> anyhow::Result<PaymentResult> {
@@ -85,7 +83,11 @@ impl Payments {
         Ok(PaymentResult::Processed { operation, float, replayed: false })
     }
 
-    async fn call_biller(&self, command: &PaymentCommand, operation: &OperationRecord) -> Result<PaymentOutcome, BillerError> {
+    async fn call_biller(
+        &self,
+        command: &PaymentCommand,
+        operation: &OperationRecord,
+    ) -> Result<PaymentOutcome, BillerError> {
         let request = PaymentRequest {
             operation_id: operation.id.clone(),
             service_id: command.service.id,

@@ -145,7 +145,12 @@ impl Settler {
     }
 
     async fn settle(&self, operation: &OperationRecord, now_ms: i64, report: &mut SettleReport) -> anyhow::Result<()> {
-        let status = match tokio::time::timeout(self.config.query_deadline, self.biller.payment_status(&operation.id, operation.service_id)).await {
+        let status = match tokio::time::timeout(
+            self.config.query_deadline,
+            self.biller.payment_status(&operation.id, operation.service_id),
+        )
+        .await
+        {
             Ok(status) => status,
             Err(_elapsed) => Err(BillerError::Timeout),
         };
@@ -166,11 +171,17 @@ impl Settler {
                 Finalization::Rejected { reason: "the biller has no record of the payment".into() },
                 "settled: the biller has no record of it",
             ),
-            Ok(PaymentStatus::Processing) => return self.defer(operation, now_ms, "the biller is still processing it", report).await,
+            Ok(PaymentStatus::Processing) => {
+                return self.defer(operation, now_ms, "the biller is still processing it", report).await
+            }
             Err(error) => return self.defer(operation, now_ms, &error.to_string(), report).await,
         };
 
-        let (settled, _float) = self.store.finalize(&operation.id, &finalization, cause).await.context("failed to finalize a settled operation")?;
+        let (settled, _float) = self
+            .store
+            .finalize(&operation.id, &finalization, cause)
+            .await
+            .context("failed to finalize a settled operation")?;
         tracing::info!(operation_id = %settled.id, status = %settled.status, "operation settled");
         match finalization {
             Finalization::Approved { .. } => report.approved += 1,
@@ -181,14 +192,28 @@ impl Settler {
 
     /// Records a failed attempt with bounded exponential backoff, or flags the
     /// operation for an operator once it is older than `give_up_after`.
-    async fn defer(&self, operation: &OperationRecord, now_ms: i64, error: &str, report: &mut SettleReport) -> anyhow::Result<()> {
+    async fn defer(
+        &self,
+        operation: &OperationRecord,
+        now_ms: i64,
+        error: &str,
+        report: &mut SettleReport,
+    ) -> anyhow::Result<()> {
         let age_ms = now_ms - operation.created_at_ms;
         let give_up = age_ms > self.config.give_up_after.as_millis() as i64;
 
         let exponent = operation.settle_attempts.clamp(0, 30) as u32;
-        let backoff = self.config.backoff_initial.saturating_mul(2_u32.saturating_pow(exponent)).min(self.config.backoff_max);
-        let attempt = SettleAttempt { error: error.to_string(), next_attempt_at_ms: now_ms + backoff.as_millis() as i64, give_up };
-        self.store.record_settle_attempt(&operation.id, &attempt).await.context("failed to record a settlement attempt")?;
+        let backoff =
+            self.config.backoff_initial.saturating_mul(2_u32.saturating_pow(exponent)).min(self.config.backoff_max);
+        let attempt = SettleAttempt {
+            error: error.to_string(),
+            next_attempt_at_ms: now_ms + backoff.as_millis() as i64,
+            give_up,
+        };
+        self.store
+            .record_settle_attempt(&operation.id, &attempt)
+            .await
+            .context("failed to record a settlement attempt")?;
 
         if give_up {
             tracing::error!(operation_id = %operation.id, attempts = operation.settle_attempts + 1, error, "operation could not be settled; operator needed");

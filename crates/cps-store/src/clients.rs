@@ -3,8 +3,8 @@
 use cps_domain::{ClientId, Money};
 use sqlx::Row;
 
-use crate::error::StoreError;
 use crate::database::Store;
+use crate::error::StoreError;
 
 /// Random bytes in an api-key (shown as 32 hex characters).
 const API_KEY_BYTES: usize = 16;
@@ -86,26 +86,28 @@ impl Store {
         let id = client.id.as_str();
 
         let mut transaction = self.begin_write().await?;
-        sqlx::query("INSERT INTO clients (id, name, api_key, secret, enabled, created_at_ms) VALUES ($1, $2, $3, $4, 1, $5)")
-            .bind(id)
-            .bind(&client.name)
-            .bind(&client.api_key)
-            .bind(&client.secret)
-            .bind(crate::now_ms())
-            .execute(&mut *transaction)
-            .await?;
+        sqlx::query(
+            "INSERT INTO clients (id, name, api_key, secret, enabled, created_at_ms) VALUES ($1, $2, $3, $4, 1, $5)",
+        )
+        .bind(id)
+        .bind(&client.name)
+        .bind(&client.api_key)
+        .bind(&client.secret)
+        .bind(crate::now_ms())
+        .execute(&mut *transaction)
+        .await?;
         sqlx::query(
             "INSERT INTO accounts (id, kind, client_id)
              VALUES ($1, 'client_float', $2), ($3, 'client_reserved', $4), ($5, 'biller_payable', $6)",
         )
-            .bind(float_account(id))
-            .bind(id)
-            .bind(reserved_account(id))
-            .bind(id)
-            .bind(payable_account(id))
-            .bind(id)
-            .execute(&mut *transaction)
-            .await?;
+        .bind(float_account(id))
+        .bind(id)
+        .bind(reserved_account(id))
+        .bind(id)
+        .bind(payable_account(id))
+        .bind(id)
+        .execute(&mut *transaction)
+        .await?;
         transaction.commit().await?;
 
         Ok(client)

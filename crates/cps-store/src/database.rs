@@ -141,9 +141,8 @@ impl Store {
 /// SQLite in WAL mode with `synchronous=FULL`, so a committed payment
 /// survives a power cut.
 async fn open_sqlite(url: &str) -> Result<Store, StoreError> {
-    let pragmas = format!(
-        "PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_MS}; PRAGMA foreign_keys = ON; PRAGMA synchronous = FULL;"
-    );
+    let pragmas =
+        format!("PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_MS}; PRAGMA foreign_keys = ON; PRAGMA synchronous = FULL;");
 
     let writer_pragmas = format!("PRAGMA journal_mode = WAL; {pragmas}");
     let writer = AnyPoolOptions::new()

@@ -45,7 +45,11 @@ struct Job {
 }
 
 /// Runs a job and keeps its result in `slot` until the commit.
-fn run_job<'c, T, F>(job: &F, slot: Arc<Mutex<Option<Result<T, StoreError>>>>, connection: &'c mut AnyConnection) -> RunFuture<'c>
+fn run_job<'c, T, F>(
+    job: &F,
+    slot: Arc<Mutex<Option<Result<T, StoreError>>>>,
+    connection: &'c mut AnyConnection,
+) -> RunFuture<'c>
 where
     T: Send + 'static,
     F: for<'a> Fn(&'a mut AnyConnection) -> JobFuture<'a, T> + Send + Sync + 'static,
@@ -145,7 +149,8 @@ async fn run_batch(pool: &AnyPool, mut batch: Vec<Job>) {
             continue;
         }
 
-        let commit = connection.execute("COMMIT").await.map(|_| ()).map_err(|error| format!("failed to commit: {error}"));
+        let commit =
+            connection.execute("COMMIT").await.map(|_| ()).map_err(|error| format!("failed to commit: {error}"));
         if let Err(error) = &commit {
             tracing::error!(error = %error, jobs = batch.len(), "group commit failed");
             let _ = connection.execute("ROLLBACK").await;
@@ -187,10 +192,12 @@ mod tests {
         store
             .write(move |connection| {
                 Box::pin(async move {
-                    sqlx::query("INSERT INTO request_nonces (api_key, nonce, signature, seen_at_ms) VALUES ('k', $1, 's', 0)")
-                        .bind(index.to_string())
-                        .execute(&mut *connection)
-                        .await?;
+                    sqlx::query(
+                        "INSERT INTO request_nonces (api_key, nonce, signature, seen_at_ms) VALUES ('k', $1, 's', 0)",
+                    )
+                    .bind(index.to_string())
+                    .execute(&mut *connection)
+                    .await?;
                     if fail {
                         return Err(StoreError::WriteFailed(format!("job {index} fails on purpose")));
                     }

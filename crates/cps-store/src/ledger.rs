@@ -6,8 +6,8 @@ use cps_domain::Money;
 use sqlx::{AnyConnection, Row};
 
 use crate::clients::float_account;
-use crate::error::StoreError;
 use crate::database::Store;
+use crate::error::StoreError;
 
 /// The reason money moved.
 #[derive(Clone, Copy, Debug)]
@@ -92,7 +92,11 @@ pub(crate) async fn post(
 /// Takes `amount` from the client's float only if the float covers it, in
 /// one statement that checks and changes the balance. Returns the new float,
 /// or `None` when it does not cover the amount and nothing changed.
-pub(crate) async fn debit_float_if_covered(connection: &mut AnyConnection, client_id: &str, amount: Money) -> Result<Option<Money>, StoreError> {
+pub(crate) async fn debit_float_if_covered(
+    connection: &mut AnyConnection,
+    client_id: &str,
+    amount: Money,
+) -> Result<Option<Money>, StoreError> {
     let cents: Option<i64> = sqlx::query_scalar(
         "UPDATE accounts SET balance_cents = balance_cents - $1 WHERE id = $2 AND balance_cents >= $1 RETURNING balance_cents",
     )
@@ -106,12 +110,18 @@ pub(crate) async fn debit_float_if_covered(connection: &mut AnyConnection, clien
 /// Adds `amount` (negative to subtract) to an account and returns its new
 /// balance. Half of a posting: the caller changes the other account and
 /// records the posting in the same transaction.
-pub(crate) async fn add_to_account(connection: &mut AnyConnection, account: &str, amount_cents: i64) -> Result<Money, StoreError> {
-    let cents: i64 = sqlx::query_scalar("UPDATE accounts SET balance_cents = balance_cents + $1 WHERE id = $2 RETURNING balance_cents")
-        .bind(amount_cents)
-        .bind(account)
-        .fetch_one(&mut *connection)
-        .await?;
+pub(crate) async fn add_to_account(
+    connection: &mut AnyConnection,
+    account: &str,
+    amount_cents: i64,
+) -> Result<Money, StoreError> {
+    let cents: i64 = sqlx::query_scalar(
+        "UPDATE accounts SET balance_cents = balance_cents + $1 WHERE id = $2 RETURNING balance_cents",
+    )
+    .bind(amount_cents)
+    .bind(account)
+    .fetch_one(&mut *connection)
+    .await?;
     Ok(Money::from_cents(cents))
 }
 
@@ -142,7 +152,11 @@ pub(crate) async fn insert_posting(
 
 /// Locks the client's float row until the transaction ends (`lock` is the
 /// backend's row-lock clause) and returns the balance.
-pub(crate) async fn lock_float(connection: &mut AnyConnection, client_id: &str, lock: &str) -> Result<Money, StoreError> {
+pub(crate) async fn lock_float(
+    connection: &mut AnyConnection,
+    client_id: &str,
+    lock: &str,
+) -> Result<Money, StoreError> {
     let cents: i64 = sqlx::query_scalar(&format!("SELECT balance_cents FROM accounts WHERE id = $1{lock}"))
         .bind(float_account(client_id))
         .fetch_one(&mut *connection)
@@ -186,9 +200,10 @@ impl Store {
     /// the sum of its postings, and that no client account is negative.
     pub async fn check_ledger(&self) -> Result<LedgerCheck, StoreError> {
         // PostgreSQL sums BIGINT as NUMERIC; the cast brings it back to i64.
-        let balance_sum: i64 = sqlx::query_scalar("SELECT CAST(COALESCE(SUM(balance_cents), 0) AS BIGINT) FROM accounts")
-            .fetch_one(&self.reader)
-            .await?;
+        let balance_sum: i64 =
+            sqlx::query_scalar("SELECT CAST(COALESCE(SUM(balance_cents), 0) AS BIGINT) FROM accounts")
+                .fetch_one(&self.reader)
+                .await?;
 
         let mismatched = sqlx::query(
             "SELECT a.id

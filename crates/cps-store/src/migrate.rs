@@ -18,16 +18,8 @@ struct Migration {
 }
 
 const SQLITE_MIGRATIONS: &[Migration] = &[
-    Migration {
-        version: 1,
-        name: "initial",
-        sql: include_str!("../migrations/sqlite/0001_initial.sql"),
-    },
-    Migration {
-        version: 2,
-        name: "settlement",
-        sql: include_str!("../migrations/sqlite/0002_settlement.sql"),
-    },
+    Migration { version: 1, name: "initial", sql: include_str!("../migrations/sqlite/0001_initial.sql") },
+    Migration { version: 2, name: "settlement", sql: include_str!("../migrations/sqlite/0002_settlement.sql") },
     Migration {
         version: 3,
         name: "payable per client",
@@ -36,16 +28,8 @@ const SQLITE_MIGRATIONS: &[Migration] = &[
 ];
 
 const POSTGRES_MIGRATIONS: &[Migration] = &[
-    Migration {
-        version: 1,
-        name: "initial",
-        sql: include_str!("../migrations/postgres/0001_initial.sql"),
-    },
-    Migration {
-        version: 2,
-        name: "settlement",
-        sql: include_str!("../migrations/postgres/0002_settlement.sql"),
-    },
+    Migration { version: 1, name: "initial", sql: include_str!("../migrations/postgres/0001_initial.sql") },
+    Migration { version: 2, name: "settlement", sql: include_str!("../migrations/postgres/0002_settlement.sql") },
     Migration {
         version: 3,
         name: "payable per client",

@@ -1,14 +1,20 @@
 //! Replay protection: each signed request is accepted once.
 
-use crate::error::StoreError;
 use crate::database::Store;
+use crate::error::StoreError;
 
 impl Store {
     /// Records a signed request's `(api-key, nonce, signature)`. Returns false
     /// when the same triple was recorded before, which makes the request a
     /// replay. Check and record are one insert, so two instances sharing the
     /// database cannot both accept it.
-    pub async fn record_nonce(&self, api_key: &str, nonce: &str, signature: &str, now_ms: i64) -> Result<bool, StoreError> {
+    pub async fn record_nonce(
+        &self,
+        api_key: &str,
+        nonce: &str,
+        signature: &str,
+        now_ms: i64,
+    ) -> Result<bool, StoreError> {
         let (api_key, nonce, signature) = (api_key.to_string(), nonce.to_string(), signature.to_string());
         self.write(move |connection| {
             let (api_key, nonce, signature) = (api_key.clone(), nonce.clone(), signature.clone());

@@ -4,9 +4,9 @@ use cps_domain::{ClientId, Money, OperationId, OperationStatus, ServiceId, Servi
 use sqlx::{AnyConnection, Row};
 
 use crate::clients::{float_account, payable_account, reserved_account};
+use crate::database::Store;
 use crate::error::StoreError;
 use crate::ledger::{self, PostingKind};
-use crate::database::Store;
 
 /// A payment accepted for processing, before anything is stored.
 #[derive(Clone, Debug)]
@@ -111,7 +111,11 @@ impl Store {
         .await
     }
 
-    pub async fn find_operation_by_reference(&self, client_id: &ClientId, reference: &str) -> Result<Option<OperationRecord>, StoreError> {
+    pub async fn find_operation_by_reference(
+        &self,
+        client_id: &ClientId,
+        reference: &str,
+    ) -> Result<Option<OperationRecord>, StoreError> {
         let mut connection = self.reader.acquire().await?;
         select_by_reference(&mut connection, client_id.as_str(), reference).await
     }
@@ -171,7 +175,11 @@ impl Store {
     /// Records a failed settlement attempt on a pending operation. When the
     /// attempt gives up, the operation is flagged for an operator and an event
     /// says so.
-    pub async fn record_settle_attempt(&self, operation_id: &OperationId, attempt: &SettleAttempt) -> Result<(), StoreError> {
+    pub async fn record_settle_attempt(
+        &self,
+        operation_id: &OperationId,
+        attempt: &SettleAttempt,
+    ) -> Result<(), StoreError> {
         let mut transaction = self.begin_write().await?;
         let updated = sqlx::query(
             "UPDATE operations
@@ -186,7 +194,8 @@ impl Store {
         .await?;
         if attempt.give_up && updated.rows_affected() == 1 {
             let cause = format!("settlement gave up, operator needed: {}", attempt.error);
-            insert_event(&mut transaction, operation_id.as_str(), OperationStatus::Pending, &cause, crate::now_ms()).await?;
+            insert_event(&mut transaction, operation_id.as_str(), OperationStatus::Pending, &cause, crate::now_ms())
+                .await?;
         }
         transaction.commit().await?;
         Ok(())
@@ -217,10 +226,12 @@ impl Store {
     /// Returns the state changes of an operation, oldest first, as
     /// `(status, cause, time in Unix milliseconds)`.
     pub async fn operation_events(&self, operation_id: &OperationId) -> Result<Vec<(String, String, i64)>, StoreError> {
-        let rows = sqlx::query("SELECT status, cause, created_at_ms FROM operation_events WHERE operation_id = $1 ORDER BY id")
-            .bind(operation_id.as_str())
-            .fetch_all(&self.reader)
-            .await?;
+        let rows = sqlx::query(
+            "SELECT status, cause, created_at_ms FROM operation_events WHERE operation_id = $1 ORDER BY id",
+        )
+        .bind(operation_id.as_str())
+        .fetch_all(&self.reader)
+        .await?;
         Ok(rows.iter().map(|row| (row.get("status"), row.get("cause"), row.get("created_at_ms"))).collect())
     }
 
@@ -233,7 +244,11 @@ impl Store {
     }
 }
 
-async fn reserve_in(connection: &mut AnyConnection, new: &NewOperation, lock: &str) -> Result<ReserveOutcome, StoreError> {
+async fn reserve_in(
+    connection: &mut AnyConnection,
+    new: &NewOperation,
+    lock: &str,
+) -> Result<ReserveOutcome, StoreError> {
     let client_id = new.client_id.as_str();
 
     // On PostgreSQL, lock the client's float row first, so other payments of
@@ -274,7 +289,16 @@ async fn reserve_in(connection: &mut AnyConnection, new: &NewOperation, lock: &s
     insert_operation(&mut *connection, &operation).await?;
     let (from, to) = (float_account(client_id), reserved_account(client_id));
     ledger::add_to_account(&mut *connection, &to, new.amount.cents()).await?;
-    ledger::insert_posting(&mut *connection, PostingKind::Reserve, &from, &to, new.amount, Some(operation.id.as_str()), now).await?;
+    ledger::insert_posting(
+        &mut *connection,
+        PostingKind::Reserve,
+        &from,
+        &to,
+        new.amount,
+        Some(operation.id.as_str()),
+        now,
+    )
+    .await?;
     insert_event(&mut *connection, operation.id.as_str(), OperationStatus::Pending, "accepted", now).await?;
 
     Ok(ReserveOutcome::Reserved { operation, float })
@@ -288,7 +312,9 @@ async fn finalize_in(
 ) -> Result<(OperationRecord, Money), StoreError> {
     let now = crate::now_ms();
     let (status, provider_reference, reject_reason) = match finalization {
-        Finalization::Approved { provider_reference } => (OperationStatus::Approved, Some(provider_reference.as_str()), None),
+        Finalization::Approved { provider_reference } => {
+            (OperationStatus::Approved, Some(provider_reference.as_str()), None)
+        }
         Finalization::Rejected { reason } => (OperationStatus::Rejected, None, Some(reason.as_str())),
     };
 
@@ -321,7 +347,16 @@ async fn finalize_in(
         _ => (PostingKind::Release, float_account(client_id)),
     };
     let to_balance = ledger::add_to_account(&mut *connection, &to_account, operation.amount.cents()).await?;
-    ledger::insert_posting(&mut *connection, kind, &reserved, &to_account, operation.amount, Some(operation_id.as_str()), now).await?;
+    ledger::insert_posting(
+        &mut *connection,
+        kind,
+        &reserved,
+        &to_account,
+        operation.amount,
+        Some(operation_id.as_str()),
+        now,
+    )
+    .await?;
     insert_event(&mut *connection, operation_id.as_str(), status, cause, now).await?;
 
     let float = match kind {
@@ -349,7 +384,13 @@ async fn insert_operation(connection: &mut AnyConnection, operation: &OperationR
     Ok(())
 }
 
-async fn insert_event(connection: &mut AnyConnection, operation_id: &str, status: OperationStatus, cause: &str, now_ms: i64) -> Result<(), StoreError> {
+async fn insert_event(
+    connection: &mut AnyConnection,
+    operation_id: &str,
+    status: OperationStatus,
+    cause: &str,
+    now_ms: i64,
+) -> Result<(), StoreError> {
     sqlx::query("INSERT INTO operation_events (operation_id, status, cause, created_at_ms) VALUES ($1, $2, $3, $4)")
         .bind(operation_id)
         .bind(status.as_str())
@@ -364,7 +405,11 @@ async fn select_by_id(connection: &mut AnyConnection, operation_id: &str) -> Res
     select_by_id_locked(connection, operation_id, "").await
 }
 
-async fn select_by_id_locked(connection: &mut AnyConnection, operation_id: &str, lock: &str) -> Result<OperationRecord, StoreError> {
+async fn select_by_id_locked(
+    connection: &mut AnyConnection,
+    operation_id: &str,
+    lock: &str,
+) -> Result<OperationRecord, StoreError> {
     let row = sqlx::query(&format!("SELECT {OPERATION_COLUMNS} FROM operations WHERE id = $1{lock}"))
         .bind(operation_id)
         .fetch_one(&mut *connection)
@@ -372,20 +417,23 @@ async fn select_by_id_locked(connection: &mut AnyConnection, operation_id: &str,
     operation_from_row(&row)
 }
 
-async fn select_by_reference(connection: &mut AnyConnection, client_id: &str, reference: &str) -> Result<Option<OperationRecord>, StoreError> {
-    let row = sqlx::query(&format!("SELECT {OPERATION_COLUMNS} FROM operations WHERE client_id = $1 AND reference = $2"))
-        .bind(client_id)
-        .bind(reference)
-        .fetch_optional(&mut *connection)
-        .await?;
+async fn select_by_reference(
+    connection: &mut AnyConnection,
+    client_id: &str,
+    reference: &str,
+) -> Result<Option<OperationRecord>, StoreError> {
+    let row =
+        sqlx::query(&format!("SELECT {OPERATION_COLUMNS} FROM operations WHERE client_id = $1 AND reference = $2"))
+            .bind(client_id)
+            .bind(reference)
+            .fetch_optional(&mut *connection)
+            .await?;
     row.as_ref().map(operation_from_row).transpose()
 }
 
 fn operation_from_row(row: &sqlx::any::AnyRow) -> Result<OperationRecord, StoreError> {
     let status: String = row.get("status");
-    let status = status
-        .parse()
-        .map_err(|message: String| StoreError::Database(sqlx::Error::Decode(message.into())))?;
+    let status = status.parse().map_err(|message: String| StoreError::Database(sqlx::Error::Decode(message.into())))?;
     Ok(OperationRecord {
         id: OperationId::from_stored(row.get("id")),
         client_id: ClientId::from_stored(row.get("client_id")),

@@ -26,7 +26,9 @@ pub fn backend_under_test() -> Backend {
 /// when it is missing, so a PostgreSQL test never passes by skipping.
 pub fn postgres_admin_url() -> String {
     std::env::var("CPS_TEST_POSTGRES_URL").unwrap_or_else(|_| {
-        panic!("CPS_TEST_POSTGRES_URL is not set: run the suite with scripts/test, which starts a throw-away PostgreSQL")
+        panic!(
+            "CPS_TEST_POSTGRES_URL is not set: run the suite with scripts/test, which starts a throw-away PostgreSQL"
+        )
     })
 }
 
@@ -57,7 +59,8 @@ pub async fn fresh_postgres_database() -> String {
 
     sqlx::any::install_default_drivers();
     let admin_url = postgres_admin_url();
-    let name = format!("cps_test_{}_{}_{}", std::process::id(), crate::now_ms(), COUNTER.fetch_add(1, Ordering::SeqCst));
+    let name =
+        format!("cps_test_{}_{}_{}", std::process::id(), crate::now_ms(), COUNTER.fetch_add(1, Ordering::SeqCst));
     let mut admin = sqlx::AnyConnection::connect(&admin_url)
         .await
         .unwrap_or_else(|error| panic!("failed to connect to the test PostgreSQL at {admin_url}: {error}"));
@@ -77,7 +80,9 @@ fn with_database(url: &str, database: &str) -> String {
         None => (url, None),
     };
     let server = match base.rsplit_once('/') {
-        Some((server, _old_database)) if server.contains("://") && server.len() > server.find("://").unwrap() + 2 => server,
+        Some((server, _old_database)) if server.contains("://") && server.len() > server.find("://").unwrap() + 2 => {
+            server
+        }
         _ => base.trim_end_matches('/'),
     };
     match parameters {

@@ -349,23 +349,21 @@ fn localize(command: clap::Command, lang: Lang) -> clap::Command {
         })
         .disable_help_flag(true)
         .disable_version_flag(true)
-        .arg(
-            clap::Arg::new("help")
-                .short('h')
-                .long("help")
-                .action(clap::ArgAction::Help)
-                .help(message(lang, "cli-help", &[])),
-        );
+        .arg(clap::Arg::new("help").short('h').long("help").action(clap::ArgAction::Help).help(message(
+            lang,
+            "cli-help",
+            &[],
+        )));
     if let Some(about) = about {
         command = command.about(about);
     }
     if command.get_name() == "cps" {
         command = command.arg(
-            clap::Arg::new("version")
-                .short('V')
-                .long("version")
-                .action(clap::ArgAction::Version)
-                .help(message(lang, "cli-version", &[])),
+            clap::Arg::new("version").short('V').long("version").action(clap::ArgAction::Version).help(message(
+                lang,
+                "cli-version",
+                &[],
+            )),
         );
     }
     let template = help_template(&command, lang);

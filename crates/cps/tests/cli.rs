@@ -18,10 +18,10 @@ struct Sandbox {
 impl Sandbox {
     fn new() -> Sandbox {
         {
-        let directory = tempfile::tempdir().expect("temporary folder");
-        let database_url = cps_store::testing::fresh_database_url_blocking(directory.path());
-        Sandbox { directory, database_url }
-    }
+            let directory = tempfile::tempdir().expect("temporary folder");
+            let database_url = cps_store::testing::fresh_database_url_blocking(directory.path());
+            Sandbox { directory, database_url }
+        }
     }
 
     fn database_url(&self) -> String {

@@ -34,7 +34,8 @@ const LOAD_TIME_LIMIT: Duration = Duration::from_secs(240);
 
 /// Server flags: a biller deadline below the simulator's timeout fault, and
 /// a settler that waits past that deadline.
-const SERVER_FLAGS: [&str; 6] = ["--biller-timeout-ms", "300", "--settle-after-ms", "1000", "--settle-interval-ms", "200"];
+const SERVER_FLAGS: [&str; 6] =
+    ["--biller-timeout-ms", "300", "--settle-after-ms", "1000", "--settle-interval-ms", "200"];
 
 /// A payment request and the answer it got, if any.
 #[derive(Clone, Debug)]
@@ -103,7 +104,9 @@ async fn payments_survive_server_kills() {
     let started = Instant::now();
     let mut kills = 0;
 
-    while (counter.load(Ordering::SeqCst) < target_payments || kills < target_kills) && started.elapsed() < LOAD_TIME_LIMIT {
+    while (counter.load(Ordering::SeqCst) < target_payments || kills < target_kills)
+        && started.elapsed() < LOAD_TIME_LIMIT
+    {
         let mut server_args = vec!["serve", "--biller-url", simulator.url.as_str()];
         server_args.extend_from_slice(&SERVER_FLAGS);
         let mut server = sandbox.spawn(&server_args);
@@ -111,7 +114,8 @@ async fn payments_survive_server_kills() {
         let stop = Arc::new(AtomicBool::new(false));
         let workers: Vec<_> = (0..WORKERS)
             .map(|worker| {
-                let (clients, sent, counter, stop, url) = (clients.clone(), sent.clone(), counter.clone(), stop.clone(), server.url.clone());
+                let (clients, sent, counter, stop, url) =
+                    (clients.clone(), sent.clone(), counter.clone(), stop.clone(), server.url.clone());
                 tokio::spawn(async move { send_payments(worker, clients, url, sent, counter, stop).await })
             })
             .collect();
@@ -193,7 +197,8 @@ fn operation_id_of(body: &serde_json::Value) -> Option<String> {
 
 async fn check_outcome(store: &cps_store::Store, clients: &[Client], credit: i64, sent: &[Sent], simulator_url: &str) {
     let operations = store.all_operations().await.unwrap();
-    let by_id: HashMap<&str, &cps_store::OperationRecord> = operations.iter().map(|operation| (operation.id.as_str(), operation)).collect();
+    let by_id: HashMap<&str, &cps_store::OperationRecord> =
+        operations.iter().map(|operation| (operation.id.as_str(), operation)).collect();
 
     let pending = operations.iter().filter(|operation| operation.status == OperationStatus::Pending).count();
     assert_eq!(pending, 0, "operations left pending after settlement");
@@ -205,7 +210,8 @@ async fn check_outcome(store: &cps_store::Store, clients: &[Client], credit: i64
             continue;
         }
         let operation_id = payment.operation_id.as_deref().unwrap();
-        let operation = by_id.get(operation_id).unwrap_or_else(|| panic!("answered operation {operation_id} is missing"));
+        let operation =
+            by_id.get(operation_id).unwrap_or_else(|| panic!("answered operation {operation_id} is missing"));
         assert_eq!(operation.amount.cents(), payment.amount_cents, "{operation_id}: amount");
         match status {
             200 => assert_eq!(operation.status, OperationStatus::Approved, "{operation_id} was answered approved"),

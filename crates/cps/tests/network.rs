@@ -11,7 +11,8 @@ use cps_domain::OperationStatus;
 use support::*;
 
 /// Server flags: wait 500 ms for the biller, settle after 1 s, every 100 ms.
-const SERVER_TIMING: [&str; 6] = ["--biller-timeout-ms", "500", "--settle-after-ms", "1000", "--settle-interval-ms", "100"];
+const SERVER_TIMING: [&str; 6] =
+    ["--biller-timeout-ms", "500", "--settle-after-ms", "1000", "--settle-interval-ms", "100"];
 
 struct Setup {
     sandbox: Sandbox,

@@ -28,7 +28,10 @@ pub(super) struct BalanceView {
     queried_at: String,
 }
 
-pub(super) async fn balance(State(state): State<AppState>, request: SignedRequest) -> Result<Json<BalanceView>, ApiError> {
+pub(super) async fn balance(
+    State(state): State<AppState>,
+    request: SignedRequest,
+) -> Result<Json<BalanceView>, ApiError> {
     request.query.check(&[NUMBER_FIELD, SERVICE_FIELD])?;
     let raw_number = required(&request, NUMBER_FIELD)?;
     let service_id: i64 = required(&request, SERVICE_FIELD)?.parse().map_err(|_| {
@@ -36,9 +39,14 @@ pub(super) async fn balance(State(state): State<AppState>, request: SignedReques
     })?;
 
     let service = find_service(&state.catalog, service_id).map_err(|fault| ApiError::unprocessable(vec![fault]))?;
-    let number = parse_number(&state.catalog, &service, raw_number).map_err(|fault| ApiError::unprocessable(vec![fault]))?;
+    let number =
+        parse_number(&state.catalog, &service, raw_number).map_err(|fault| ApiError::unprocessable(vec![fault]))?;
 
-    let account = state.balances.query(&service, &number).await.map_err(|error| balance_error(error, &service.code, number.as_str()))?;
+    let account = state
+        .balances
+        .query(&service, &number)
+        .await
+        .map_err(|error| balance_error(error, &service.code, number.as_str()))?;
 
     Ok(Json(BalanceView {
         id_type_service: service.id,
@@ -53,10 +61,9 @@ pub(super) async fn balance(State(state): State<AppState>, request: SignedReques
 }
 
 fn required<'a>(request: &'a SignedRequest, name: &str) -> Result<&'a str, ApiError> {
-    request
-        .query
-        .get(name)
-        .ok_or_else(|| ApiError::bad_request("MISSING_FIELD", name, Message::new("missing-field-detail").arg("field", name)))
+    request.query.get(name).ok_or_else(|| {
+        ApiError::bad_request("MISSING_FIELD", name, Message::new("missing-field-detail").arg("field", name))
+    })
 }
 
 fn balance_error(error: BalanceError, service_code: &str, number: &str) -> ApiError {
@@ -73,12 +80,19 @@ fn balance_error(error: BalanceError, service_code: &str, number: &str) -> ApiEr
         }]),
         BalanceError::BillerTimeout => {
             tracing::warn!(service = service_code, "balance query timed out");
-            ApiError::new(StatusCode::GATEWAY_TIMEOUT, "BILLER_TIMEOUT", Message::new("biller-timeout-detail").arg("service", service_code))
+            ApiError::new(
+                StatusCode::GATEWAY_TIMEOUT,
+                "BILLER_TIMEOUT",
+                Message::new("biller-timeout-detail").arg("service", service_code),
+            )
         }
         BalanceError::BillerUnavailable(reason) => {
             tracing::warn!(service = service_code, reason = %reason, "balance query failed");
-            ApiError::new(StatusCode::BAD_GATEWAY, "BILLER_UNAVAILABLE", Message::new("biller-unavailable-detail").arg("service", service_code))
+            ApiError::new(
+                StatusCode::BAD_GATEWAY,
+                "BILLER_UNAVAILABLE",
+                Message::new("biller-unavailable-detail").arg("service", service_code),
+            )
         }
     }
 }
-

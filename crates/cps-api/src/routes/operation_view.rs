@@ -26,10 +26,8 @@ pub(crate) struct OperationView {
 impl OperationView {
     /// `float` is the client's available float after this answer.
     pub fn new(operation: &OperationRecord, catalog: &Catalog, float: Money) -> OperationView {
-        let service_code = catalog
-            .service(operation.service_id)
-            .map(|service| service.code.clone())
-            .unwrap_or_default();
+        let service_code =
+            catalog.service(operation.service_id).map(|service| service.code.clone()).unwrap_or_default();
         OperationView {
             id: operation.id.to_string(),
             reference: operation.reference.clone(),

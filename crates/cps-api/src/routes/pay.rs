@@ -82,13 +82,18 @@ fn merge_reference(body_reference: Option<String>, request: &SignedRequest) -> R
 
 /// Applies the business rules; all faults found are reported together in
 /// one 422, in field order.
-fn validate(state: &AppState, client_id: &ClientId, body: PayBody, reference: Option<String>) -> Result<PaymentCommand, ApiError> {
+fn validate(
+    state: &AppState,
+    client_id: &ClientId,
+    body: PayBody,
+    reference: Option<String>,
+) -> Result<PaymentCommand, ApiError> {
     let mut faults: Vec<FieldError> = Vec::new();
 
     let service = find_service(&state.catalog, body.service_id).map_err(|fault| faults.push(fault)).ok();
-    let number = service
-        .as_ref()
-        .and_then(|service| parse_number(&state.catalog, service, &body.number).map_err(|fault| faults.push(fault)).ok());
+    let number = service.as_ref().and_then(|service| {
+        parse_number(&state.catalog, service, &body.number).map_err(|fault| faults.push(fault)).ok()
+    });
     let amount = parse_amount(&body.amount_json).map_err(|fault| faults.push(fault)).ok();
     if let (Some(service), Some(amount)) = (&service, amount) {
         if !service.amount_in_range(amount) {

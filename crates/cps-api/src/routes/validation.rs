@@ -54,4 +54,3 @@ pub(super) fn parse_number(catalog: &Catalog, service: &Service, raw: &str) -> R
         }),
     }
 }
-

@@ -120,17 +120,53 @@ async fn other_payloads_list_expected_strings() {
 
     // (label, path under /v2, query, payload signed, payloads the server accepts)
     let cases: [(&str, &str, &str, &str, &[&str]); 11] = [
-        ("balance, keys reordered", balance, BALANCE_QUERY, r#"{"idTypeService":63,"numberService":"02123457654"}"#, &[BALANCE_STRINGS, BALANCE_TYPED]),
-        ("balance, spaces", balance, BALANCE_QUERY, r#"{"numberService": "02123457654", "idTypeService": 63}"#, &[BALANCE_STRINGS, BALANCE_TYPED]),
-        ("balance, number as number", balance, BALANCE_QUERY, r#"{"numberService":2123457654,"idTypeService":63}"#, &[BALANCE_STRINGS, BALANCE_TYPED]),
+        (
+            "balance, keys reordered",
+            balance,
+            BALANCE_QUERY,
+            r#"{"idTypeService":63,"numberService":"02123457654"}"#,
+            &[BALANCE_STRINGS, BALANCE_TYPED],
+        ),
+        (
+            "balance, spaces",
+            balance,
+            BALANCE_QUERY,
+            r#"{"numberService": "02123457654", "idTypeService": 63}"#,
+            &[BALANCE_STRINGS, BALANCE_TYPED],
+        ),
+        (
+            "balance, number as number",
+            balance,
+            BALANCE_QUERY,
+            r#"{"numberService":2123457654,"idTypeService":63}"#,
+            &[BALANCE_STRINGS, BALANCE_TYPED],
+        ),
         ("balance, raw query string", balance, BALANCE_QUERY, BALANCE_QUERY, &[BALANCE_STRINGS, BALANCE_TYPED]),
         ("balance, empty string", balance, BALANCE_QUERY, "", &[BALANCE_STRINGS, BALANCE_TYPED]),
         ("balance, empty object", balance, BALANCE_QUERY, "{}", &[BALANCE_STRINGS, BALANCE_TYPED]),
         ("list, boolean without query", list, "", r#"{"canGetBalance":false}"#, &["", "{}"]),
         ("list, null without query", list, "", "null", &["", "{}"]),
-        ("list, empty object with query", list, "canGetBalance=false", "{}", &[r#"{"canGetBalance":false}"#, r#"{"canGetBalance":"false"}"#]),
-        ("list, empty string with query", list, "canGetBalance=false", "", &[r#"{"canGetBalance":false}"#, r#"{"canGetBalance":"false"}"#]),
-        ("list, capitalized boolean", list, "canGetBalance=false", r#"{"canGetBalance":"False"}"#, &[r#"{"canGetBalance":false}"#, r#"{"canGetBalance":"false"}"#]),
+        (
+            "list, empty object with query",
+            list,
+            "canGetBalance=false",
+            "{}",
+            &[r#"{"canGetBalance":false}"#, r#"{"canGetBalance":"false"}"#],
+        ),
+        (
+            "list, empty string with query",
+            list,
+            "canGetBalance=false",
+            "",
+            &[r#"{"canGetBalance":false}"#, r#"{"canGetBalance":"false"}"#],
+        ),
+        (
+            "list, capitalized boolean",
+            list,
+            "canGetBalance=false",
+            r#"{"canGetBalance":"False"}"#,
+            &[r#"{"canGetBalance":false}"#, r#"{"canGetBalance":"false"}"#],
+        ),
     ];
     for (label, path, query, payload, accepted) in cases {
         let nonce = nonce();
@@ -325,7 +361,9 @@ async fn nonce_inside_window_verifies() {
     let app = spawn_app().await;
     let four_minutes_old = (cps_store::now_ms() - 4 * 60 * 1000).to_string();
 
-    let answer = get_signed_raw(&app, SERVICES_PATH, &four_minutes_old, &format!("{SERVICES_PATH}{four_minutes_old}"), "es").await;
+    let answer =
+        get_signed_raw(&app, SERVICES_PATH, &four_minutes_old, &format!("{SERVICES_PATH}{four_minutes_old}"), "es")
+            .await;
 
     assert_eq!(answer.status, 200, "{}", answer.text);
 }

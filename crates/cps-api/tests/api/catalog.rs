@@ -35,10 +35,8 @@ const SERVICES: [(i64, &str, bool); 20] = [
 /// payload a client builds from the URL. Values must need no URL encoding.
 async fn get_with_params(app: &TestApp, path: &str, params: &[(&str, &str)], headers: &[(&str, &str)]) -> Answer {
     let query: Vec<String> = params.iter().map(|(name, value)| format!("{name}={value}")).collect();
-    let members: Vec<String> = params
-        .iter()
-        .map(|(name, value)| format!("{}:{}", Value::from(*name), Value::from(*value)))
-        .collect();
+    let members: Vec<String> =
+        params.iter().map(|(name, value)| format!("{}:{}", Value::from(*name), Value::from(*value))).collect();
     let payload = if params.is_empty() { String::new() } else { format!("{{{}}}", members.join(",")) };
     app.get_signed_with(path, &query.join("&"), &payload, headers).await
 }
@@ -98,7 +96,9 @@ async fn list_shows_example_services() {
     let answer = app.get_signed(SERVICES_PATH, "", "").await;
 
     let services = services_by_id(&answer);
-    let service = |id: i64| services.iter().find(|(listed, _)| *listed == id).map(|(_, service)| service.clone()).unwrap_or_default();
+    let service = |id: i64| {
+        services.iter().find(|(listed, _)| *listed == id).map(|(_, service)| service.clone()).unwrap_or_default()
+    };
     let movistar = service(57);
     assert_eq!(movistar["name"], "Movistar Prepago");
     assert_eq!(movistar["company"], "Movistar");
@@ -121,17 +121,29 @@ async fn number_format_follows_language() {
     let english_services = services_by_id(&english);
     assert_eq!(spanish_services.len(), english_services.len());
     for ((id, spanish_service), (_, english_service)) in spanish_services.iter().zip(&english_services) {
-        assert_ne!(spanish_service["numberFormat"], english_service["numberFormat"], "{id}: same numberFormat in both languages");
-        assert_eq!(spanish_service["numberPattern"], english_service["numberPattern"], "{id}: numberPattern depends on language");
+        assert_ne!(
+            spanish_service["numberFormat"], english_service["numberFormat"],
+            "{id}: same numberFormat in both languages"
+        );
+        assert_eq!(
+            spanish_service["numberPattern"], english_service["numberPattern"],
+            "{id}: numberPattern depends on language"
+        );
     }
-    let movistar_es = spanish_services.iter().find(|(id, _)| *id == 57).map(|(_, service)| service["numberFormat"].clone());
-    let movistar_en = english_services.iter().find(|(id, _)| *id == 57).map(|(_, service)| service["numberFormat"].clone());
+    let movistar_es =
+        spanish_services.iter().find(|(id, _)| *id == 57).map(|(_, service)| service["numberFormat"].clone());
+    let movistar_en =
+        english_services.iter().find(|(id, _)| *id == 57).map(|(_, service)| service["numberFormat"].clone());
     assert!(
-        movistar_es.as_ref().is_some_and(|format| format.as_str().unwrap_or_default().contains("empieza por 0414 o 0424")),
+        movistar_es
+            .as_ref()
+            .is_some_and(|format| format.as_str().unwrap_or_default().contains("empieza por 0414 o 0424")),
         "Spanish numberFormat of 57: {movistar_es:?}"
     );
     assert!(
-        movistar_en.as_ref().is_some_and(|format| format.as_str().unwrap_or_default().contains("starting with 0414 or 0424")),
+        movistar_en
+            .as_ref()
+            .is_some_and(|format| format.as_str().unwrap_or_default().contains("starting with 0414 or 0424")),
         "English numberFormat of 57: {movistar_en:?}"
     );
 }
@@ -239,8 +251,18 @@ async fn balance_query_faults_are_400() {
         ("no numberService", &[("idTypeService", "63")], "MISSING_FIELD", "numberService"),
         ("no idTypeService", &[("numberService", "02123457654")], "MISSING_FIELD", "idTypeService"),
         ("no parameters", &[], "MISSING_FIELD", "numberService"),
-        ("idTypeService=abc", &[("numberService", "02123457654"), ("idTypeService", "abc")], "INVALID_QUERY_PARAMETER", "idTypeService"),
-        ("idTypeService=63.5", &[("numberService", "02123457654"), ("idTypeService", "63.5")], "INVALID_QUERY_PARAMETER", "idTypeService"),
+        (
+            "idTypeService=abc",
+            &[("numberService", "02123457654"), ("idTypeService", "abc")],
+            "INVALID_QUERY_PARAMETER",
+            "idTypeService",
+        ),
+        (
+            "idTypeService=63.5",
+            &[("numberService", "02123457654"), ("idTypeService", "63.5")],
+            "INVALID_QUERY_PARAMETER",
+            "idTypeService",
+        ),
     ];
     for (label, params, code, field) in cases {
         let answer = get_with_params(&app, BALANCE_PATH, params, &[]).await;

@@ -33,9 +33,9 @@ fn read_raw_answer(stream: &mut TcpStream) -> Answer {
     let mut received = Vec::new();
     let mut buffer = [0_u8; 4096];
     loop {
-        let read = stream
-            .read(&mut buffer)
-            .unwrap_or_else(|error| panic!("no complete response ({error}); received {:?}", String::from_utf8_lossy(&received)));
+        let read = stream.read(&mut buffer).unwrap_or_else(|error| {
+            panic!("no complete response ({error}); received {:?}", String::from_utf8_lossy(&received))
+        });
         received.extend_from_slice(&buffer[..read]);
         if let Some(answer) = parse_raw_answer(&received) {
             return answer;
@@ -256,15 +256,45 @@ async fn field_faults_are_400() {
 
     // (label, body, code, field at fault)
     let cases = [
-        ("misspelled amount", r#"{"numberService":"04140000001","idTypeService":57,"ammount":10}"#, "UNKNOWN_FIELD", "ammount"),
-        ("amount twice", r#"{"numberService":"04140000001","idTypeService":57,"amount":10,"amount":20}"#, "DUPLICATE_FIELD", "amount"),
+        (
+            "misspelled amount",
+            r#"{"numberService":"04140000001","idTypeService":57,"ammount":10}"#,
+            "UNKNOWN_FIELD",
+            "ammount",
+        ),
+        (
+            "amount twice",
+            r#"{"numberService":"04140000001","idTypeService":57,"amount":10,"amount":20}"#,
+            "DUPLICATE_FIELD",
+            "amount",
+        ),
         ("no numberService", r#"{"idTypeService":57,"amount":10}"#, "MISSING_FIELD", "numberService"),
         ("no idTypeService", r#"{"numberService":"04140000001","amount":10}"#, "MISSING_FIELD", "idTypeService"),
         ("no amount", r#"{"numberService":"04140000001","idTypeService":57}"#, "MISSING_FIELD", "amount"),
-        ("numberService as number", r#"{"numberService":4140000001,"idTypeService":57,"amount":10}"#, "INVALID_FIELD_TYPE", "numberService"),
-        ("idTypeService as string", r#"{"numberService":"04140000001","idTypeService":"57","amount":10}"#, "INVALID_FIELD_TYPE", "idTypeService"),
-        ("idTypeService with fraction", r#"{"numberService":"04140000001","idTypeService":57.5,"amount":10}"#, "INVALID_FIELD_TYPE", "idTypeService"),
-        ("reference as number", r#"{"numberService":"04140000001","idTypeService":57,"amount":10,"reference":7}"#, "INVALID_FIELD_TYPE", "reference"),
+        (
+            "numberService as number",
+            r#"{"numberService":4140000001,"idTypeService":57,"amount":10}"#,
+            "INVALID_FIELD_TYPE",
+            "numberService",
+        ),
+        (
+            "idTypeService as string",
+            r#"{"numberService":"04140000001","idTypeService":"57","amount":10}"#,
+            "INVALID_FIELD_TYPE",
+            "idTypeService",
+        ),
+        (
+            "idTypeService with fraction",
+            r#"{"numberService":"04140000001","idTypeService":57.5,"amount":10}"#,
+            "INVALID_FIELD_TYPE",
+            "idTypeService",
+        ),
+        (
+            "reference as number",
+            r#"{"numberService":"04140000001","idTypeService":57,"amount":10,"reference":7}"#,
+            "INVALID_FIELD_TYPE",
+            "reference",
+        ),
     ];
     for (label, body, code, field) in cases {
         let answer = app.pay(body).await;
@@ -282,7 +312,13 @@ async fn bad_query_parameters_are_400() {
     // (label, path, query, payload signed as a client builds it, field at fault)
     let cases = [
         ("unknown list parameter", SERVICES_PATH, "foo=1", r#"{"foo":"1"}"#, "foo"),
-        ("repeated list parameter", SERVICES_PATH, "canGetBalance=true&canGetBalance=false", r#"{"canGetBalance":false}"#, "canGetBalance"),
+        (
+            "repeated list parameter",
+            SERVICES_PATH,
+            "canGetBalance=true&canGetBalance=false",
+            r#"{"canGetBalance":false}"#,
+            "canGetBalance",
+        ),
         ("canGetBalance=yes", SERVICES_PATH, "canGetBalance=yes", r#"{"canGetBalance":"yes"}"#, "canGetBalance"),
         ("canGetBalance=1", SERVICES_PATH, "canGetBalance=1", r#"{"canGetBalance":1}"#, "canGetBalance"),
         (
@@ -322,11 +358,17 @@ async fn bad_query_parameters_are_400() {
 async fn business_rule_faults_are_422() {
     let app = spawn_app_with_float("100.00").await;
     let long_reference = "r".repeat(65);
-    let long_body = format!(r#"{{"numberService":"04140000001","idTypeService":57,"amount":10,"reference":"{long_reference}"}}"#);
+    let long_body =
+        format!(r#"{{"numberService":"04140000001","idTypeService":57,"amount":10,"reference":"{long_reference}"}}"#);
 
     // (label, body, code, field at fault)
     let cases = [
-        ("service 999", r#"{"numberService":"04140000001","idTypeService":999,"amount":10}"#.to_string(), "UNKNOWN_SERVICE", "idTypeService"),
+        (
+            "service 999",
+            r#"{"numberService":"04140000001","idTypeService":999,"amount":10}"#.to_string(),
+            "UNKNOWN_SERVICE",
+            "idTypeService",
+        ),
         ("reference of 65 characters", long_body, "INVALID_REFERENCE", "reference"),
         (
             "reference with a space",
@@ -354,7 +396,8 @@ async fn business_rule_faults_are_422() {
     assert_eq!(error_fields(&header), ["reference"], "Idempotency-Key with a space: errors[].field");
 
     // A reference of exactly 64 characters is fine.
-    let body = format!(r#"{{"numberService":"04140000001","idTypeService":57,"amount":10,"reference":"{}"}}"#, "r".repeat(64));
+    let body =
+        format!(r#"{{"numberService":"04140000001","idTypeService":57,"amount":10,"reference":"{}"}}"#, "r".repeat(64));
     let answer = app.pay(&body).await;
     assert_eq!(answer.status, 200, "reference of 64 characters: {}", answer.text);
 }
@@ -367,7 +410,8 @@ async fn checks_run_in_documented_order() {
 
     let nonce = nonce();
     let request = app.http.post(app.url(PAY_PATH)).header("content-type", "application/json").body("{");
-    let bad_signature = app.send(app.with_signature(request, &nonce, &format!("{PAY_PATH}{nonce}{EXAMPLE_PAYMENT}"))).await;
+    let bad_signature =
+        app.send(app.with_signature(request, &nonce, &format!("{PAY_PATH}{nonce}{EXAMPLE_PAYMENT}"))).await;
     assert_problem(&bad_signature, 401, "INVALID_SIGNATURE", "bad signature and malformed JSON");
 
     let unsigned_unknown_route = app.send(app.http.post(app.url("/cps/v2/nothing")).body("{")).await;
@@ -381,10 +425,30 @@ async fn checks_run_in_documented_order() {
 
     // (label, body, status, code): each body also breaks every later rule.
     let cases = [
-        ("wrong type and unknown service", r#"{"numberService":4140000001,"idTypeService":999,"amount":10}"#, 400, "INVALID_FIELD_TYPE"),
-        ("unknown field and invalid amount", r#"{"numberService":"04140000001","idTypeService":57,"amount":0,"x":1}"#, 400, "UNKNOWN_FIELD"),
-        ("unknown service, low float", r#"{"numberService":"04140000001","idTypeService":999,"amount":10}"#, 422, "UNKNOWN_SERVICE"),
-        ("invalid amount, low float", r#"{"numberService":"04140000001","idTypeService":57,"amount":10.001}"#, 422, "INVALID_AMOUNT"),
+        (
+            "wrong type and unknown service",
+            r#"{"numberService":4140000001,"idTypeService":999,"amount":10}"#,
+            400,
+            "INVALID_FIELD_TYPE",
+        ),
+        (
+            "unknown field and invalid amount",
+            r#"{"numberService":"04140000001","idTypeService":57,"amount":0,"x":1}"#,
+            400,
+            "UNKNOWN_FIELD",
+        ),
+        (
+            "unknown service, low float",
+            r#"{"numberService":"04140000001","idTypeService":999,"amount":10}"#,
+            422,
+            "UNKNOWN_SERVICE",
+        ),
+        (
+            "invalid amount, low float",
+            r#"{"numberService":"04140000001","idTypeService":57,"amount":10.001}"#,
+            422,
+            "INVALID_AMOUNT",
+        ),
         ("valid payment, low float", EXAMPLE_PAYMENT, 402, "INSUFFICIENT_FUNDS"),
     ];
     for (label, body, status, code) in cases {
@@ -405,7 +469,8 @@ async fn server_survives_bad_requests() {
     let false_length = exchange_raw(&app, request.into_bytes()).await;
     assert_eq!(false_length.status, 413, "{}", false_length.text);
 
-    let injection = app.pay(r#"{"numberService":"04140000001'; DROP TABLE operations; --","idTypeService":57,"amount":10}"#).await;
+    let injection =
+        app.pay(r#"{"numberService":"04140000001'; DROP TABLE operations; --","idTypeService":57,"amount":10}"#).await;
     assert_problem(&injection, 422, "INVALID_SERVICE_NUMBER", "SQL in numberService");
 
     // 10,000 bytes: under the body limit, far over any sane nesting depth.
@@ -443,7 +508,8 @@ async fn errors_follow_accept_language() {
     let app = spawn_app().await;
 
     let not_found_es = app.send(app.http.get(app.url("/cps/v2/nothing"))).await;
-    let not_found_en = app.send(app.http.get(app.url("/cps/v2/nothing")).header("accept-language", "en-US,en;q=0.9")).await;
+    let not_found_en =
+        app.send(app.http.get(app.url("/cps/v2/nothing")).header("accept-language", "en-US,en;q=0.9")).await;
     let unsigned_es = app.send(app.http.get(app.url(SERVICES_PATH))).await;
     let unsigned_en = app.send(app.http.get(app.url(SERVICES_PATH)).header("accept-language", "en")).await;
     let amount = r#"{"numberService":"04140000001","idTypeService":57,"amount":"10,50"}"#;

@@ -136,7 +136,8 @@ impl TestApp {
     pub async fn get_signed_with(&self, path: &str, query: &str, payload: &str, headers: &[(&str, &str)]) -> Answer {
         let nonce = nonce();
         let target = if query.is_empty() { path.to_string() } else { format!("{path}?{query}") };
-        let mut request = self.with_signature(self.http.get(self.url(&target)), &nonce, &format!("{path}{nonce}{payload}"));
+        let mut request =
+            self.with_signature(self.http.get(self.url(&target)), &nonce, &format!("{path}{nonce}{payload}"));
         for (name, value) in headers {
             request = request.header(*name, *value);
         }
@@ -170,16 +171,23 @@ pub const LEAK_MARKERS: [&str; 5] = ["SELECT", "sqlite", "/work", "panicked", "s
 impl TestApp {
     /// Adds `api-key`, `api-nonce` and the signature of `string_to_sign`, for
     /// tests that choose the nonce or sign something other than the request.
-    pub fn with_signature(&self, request: reqwest::RequestBuilder, nonce: &str, string_to_sign: &str) -> reqwest::RequestBuilder {
+    pub fn with_signature(
+        &self,
+        request: reqwest::RequestBuilder,
+        nonce: &str,
+        string_to_sign: &str,
+    ) -> reqwest::RequestBuilder {
         self.with_credentials(request, nonce, &cps_api::sign(&self.secret, string_to_sign))
     }
 
     /// Adds the test client's `api-key`, and `nonce` and `signature` as given.
-    pub fn with_credentials(&self, request: reqwest::RequestBuilder, nonce: &str, signature: &str) -> reqwest::RequestBuilder {
-        request
-            .header("api-key", &self.api_key)
-            .header("api-nonce", nonce)
-            .header("api-signature", signature)
+    pub fn with_credentials(
+        &self,
+        request: reqwest::RequestBuilder,
+        nonce: &str,
+        signature: &str,
+    ) -> reqwest::RequestBuilder {
+        request.header("api-key", &self.api_key).header("api-nonce", nonce).header("api-signature", signature)
     }
 }
 

@@ -89,7 +89,8 @@ async fn insufficient_funds_reach_no_biller() {
 #[tokio::test]
 async fn same_reference_replays() {
     let app = spawn_app_with_float("100.00").await;
-    let first = app.pay(r#"{"numberService":"04140000001","idTypeService":57,"amount":10,"reference":"pedido-7781"}"#).await;
+    let first =
+        app.pay(r#"{"numberService":"04140000001","idTypeService":57,"amount":10,"reference":"pedido-7781"}"#).await;
     assert_eq!(first.status, 200, "{}", first.text);
 
     // Same request written differently: key order, string amount, number form.
@@ -118,7 +119,11 @@ async fn idempotency_header_is_reference() {
     assert_eq!(app.float().await, "90.00");
 
     let mismatch = app
-        .post_signed_with(PAY_PATH, r#"{"numberService":"04243675525","idTypeService":57,"amount":10,"reference":"k-2"}"#, &headers)
+        .post_signed_with(
+            PAY_PATH,
+            r#"{"numberService":"04243675525","idTypeService":57,"amount":10,"reference":"k-2"}"#,
+            &headers,
+        )
         .await;
     assert_eq!(mismatch.status, 400, "{}", mismatch.text);
     assert_eq!(mismatch.code(), "IDEMPOTENCY_KEY_MISMATCH");
@@ -197,10 +202,12 @@ async fn parallel_same_reference_charges_once() {
     let answers = join_all((0..20).map(|_| app.pay(body))).await;
 
     for answer in &answers {
-        let replay_or_conflict = answer.status == 200 || (answer.status == 409 && answer.code() == "REQUEST_IN_PROGRESS");
+        let replay_or_conflict =
+            answer.status == 200 || (answer.status == 409 && answer.code() == "REQUEST_IN_PROGRESS");
         assert!(replay_or_conflict, "unexpected answer {answer:?}");
     }
-    let first_answers = answers.iter().filter(|answer| answer.status == 200 && answer.header("idempotent-replayed").is_none());
+    let first_answers =
+        answers.iter().filter(|answer| answer.status == 200 && answer.header("idempotent-replayed").is_none());
     assert_eq!(first_answers.count(), 1);
     assert_eq!(app.simulator.payment_count(), 1);
     assert_eq!(app.float().await, "990.00");

@@ -40,7 +40,8 @@ struct Credentials {
 pub async fn run(args: BenchArgs, _lang: Lang) -> anyhow::Result<ExitCode> {
     let credentials = load_credentials(&args)?;
     let duration = Duration::from_secs_f64(args.duration_secs);
-    let per_connection_interval = args.rate.filter(|rate| *rate > 0.0).map(|rate| Duration::from_secs_f64(args.connections as f64 / rate));
+    let per_connection_interval =
+        args.rate.filter(|rate| *rate > 0.0).map(|rate| Duration::from_secs_f64(args.connections as f64 / rate));
     let sequence = Arc::new(AtomicU64::new(0));
     let last_nonce = Arc::new(AtomicU64::new(0));
 
@@ -56,7 +57,8 @@ pub async fn run(args: BenchArgs, _lang: Lang) -> anyhow::Result<ExitCode> {
             .context("failed to build the HTTP client")?;
         let (args, sequence, last_nonce) = (args.clone(), sequence.clone(), last_nonce.clone());
         tasks.push(tokio::spawn(async move {
-            run_connection(client, args, credentials, sequence, last_nonce, started + duration, per_connection_interval).await
+            run_connection(client, args, credentials, sequence, last_nonce, started + duration, per_connection_interval)
+                .await
         }));
     }
 
@@ -119,15 +121,20 @@ async fn run_connection(
 // a run must end before they pass the server's window (5 minutes by default).
 fn next_nonce(last_nonce: &AtomicU64) -> u64 {
     let now = cps_store::now_ms() as u64;
-    let previous = last_nonce
-        .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |last| Some(now.max(last + 1)))
-        .unwrap_or(now);
+    let previous =
+        last_nonce.fetch_update(Ordering::SeqCst, Ordering::SeqCst, |last| Some(now.max(last + 1))).unwrap_or(now);
     now.max(previous + 1)
 }
 
 /// A signed request; payments get a unique reference and number so each is a
 /// new operation of 1.00 VES.
-fn build_request(client: &reqwest::Client, args: &BenchArgs, credentials: &Credentials, nonce: u64, number: u64) -> reqwest::RequestBuilder {
+fn build_request(
+    client: &reqwest::Client,
+    args: &BenchArgs,
+    credentials: &Credentials,
+    nonce: u64,
+    number: u64,
+) -> reqwest::RequestBuilder {
     let base = args.url.trim_end_matches('/');
     let nonce = nonce.to_string();
     let (request, path, payload) = match args.endpoint {
@@ -142,15 +149,13 @@ fn build_request(client: &reqwest::Client, args: &BenchArgs, credentials: &Crede
                 "reference": format!("bench-{nonce}-{number}"),
             })
             .to_string();
-            let request = client.post(format!("{base}{PAY_PATH}")).header("content-type", "application/json").body(body.clone());
+            let request =
+                client.post(format!("{base}{PAY_PATH}")).header("content-type", "application/json").body(body.clone());
             (request, PAY_PATH, body)
         }
     };
     let signature = cps_api::sign(&credentials.secret, &format!("{path}{nonce}{payload}"));
-    request
-        .header("api-key", &credentials.api_key)
-        .header("api-nonce", nonce)
-        .header("api-signature", signature)
+    request.header("api-key", &credentials.api_key).header("api-nonce", nonce).header("api-signature", signature)
 }
 
 /// Reads `--credentials FILE` (one `API_KEY SECRET` pair a line), or takes
@@ -186,7 +191,8 @@ fn print_report(args: &BenchArgs, total: &mut ConnectionReport, elapsed: Duratio
         let index = ((total.latencies_us.len() as f64 * share).ceil() as usize).clamp(1, total.latencies_us.len()) - 1;
         total.latencies_us[index] as f64 / 1000.0
     };
-    let successes: u64 = total.statuses.iter().filter(|(status, _)| (200..300).contains(*status)).map(|(_, count)| count).sum();
+    let successes: u64 =
+        total.statuses.iter().filter(|(status, _)| (200..300).contains(*status)).map(|(_, count)| count).sum();
     let statuses: Vec<String> = total.statuses.iter().map(|(status, count)| format!("{status}: {count}")).collect();
 
     print_line(&format!(

@@ -10,7 +10,8 @@ use crate::cli::BillerArgs;
 
 pub fn build_routes(args: &BillerArgs) -> anyhow::Result<BillerRoutes> {
     if let Some(path) = &args.billers {
-        let text = std::fs::read_to_string(path).with_context(|| format!("failed to read the routes file {}", path.display()))?;
+        let text = std::fs::read_to_string(path)
+            .with_context(|| format!("failed to read the routes file {}", path.display()))?;
         return BillerRoutes::from_toml(&text).with_context(|| format!("invalid routes file {}", path.display()));
     }
     if let Some(url) = &args.biller_url {

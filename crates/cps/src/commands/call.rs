@@ -83,7 +83,9 @@ async fn send(
 
     let mut url = format!("{}{path}", connection.url.trim_end_matches('/'));
     if !query.is_empty() {
-        let encoded = form_urlencoded::Serializer::new(String::new()).extend_pairs(query.iter().map(|(n, v)| (*n, v.as_str()))).finish();
+        let encoded = form_urlencoded::Serializer::new(String::new())
+            .extend_pairs(query.iter().map(|(n, v)| (*n, v.as_str())))
+            .finish();
         url = format!("{url}?{encoded}");
     }
 

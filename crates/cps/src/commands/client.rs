@@ -40,7 +40,11 @@ pub async fn run(command: ClientCommand, lang: Lang) -> anyhow::Result<ExitCode>
             let store = super::open_existing_store(&database, lang).await?;
             match store.credit_client(&api_key, amount).await {
                 Ok(float) => {
-                    say(lang, "cli-client-credited", &[("amount", amount.to_string().into()), ("float", float.to_string().into())]);
+                    say(
+                        lang,
+                        "cli-client-credited",
+                        &[("amount", amount.to_string().into()), ("float", float.to_string().into())],
+                    );
                     Ok(ExitCode::SUCCESS)
                 }
                 Err(StoreError::UnknownApiKey(_)) => {
@@ -86,8 +90,12 @@ pub async fn run(command: ClientCommand, lang: Lang) -> anyhow::Result<ExitCode>
             ));
             for client in clients {
                 let state = column(if client.enabled { "cli-enabled" } else { "cli-disabled" });
-                let (id, float, reserved) = (client.id.to_string(), client.float.to_string(), client.reserved.to_string());
-                print_line(&format!("{id:<29}  {:<32}  {:<20}  {float:>16}  {reserved:>14}  {state}", client.api_key, client.name));
+                let (id, float, reserved) =
+                    (client.id.to_string(), client.float.to_string(), client.reserved.to_string());
+                print_line(&format!(
+                    "{id:<29}  {:<32}  {:<20}  {float:>16}  {reserved:>14}  {state}",
+                    client.api_key, client.name
+                ));
             }
             Ok(ExitCode::SUCCESS)
         }

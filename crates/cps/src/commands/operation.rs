@@ -56,10 +56,17 @@ pub async fn run(command: OperationCommand, lang: Lang) -> anyhow::Result<ExitCo
         column("cli-column-last-error"),
     ));
     for operation in pending {
-        let state = message(lang, if operation.needs_operator { "cli-operation-needs-operator" } else { "cli-operation-settling" }, &[]);
+        let state = message(
+            lang,
+            if operation.needs_operator { "cli-operation-needs-operator" } else { "cli-operation-settling" },
+            &[],
+        );
         let error = operation.last_settle_error.unwrap_or_default();
         let (id, amount) = (operation.id.to_string(), operation.amount.to_string());
-        print_line(&format!("{id:<29}  {:>7}  {amount:>12}  {:>8}  {state:<16}  {error}", operation.service_id, operation.settle_attempts));
+        print_line(&format!(
+            "{id:<29}  {:>7}  {amount:>12}  {:>8}  {state:<16}  {error}",
+            operation.service_id, operation.settle_attempts
+        ));
     }
     Ok(ExitCode::SUCCESS)
 }

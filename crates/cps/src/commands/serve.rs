@@ -7,9 +7,9 @@ use std::time::Duration;
 use anyhow::Context;
 use cps_api::{Server, ServerConfig};
 use cps_billers::Biller;
-use cps_payments::{Settler, SettlerConfig};
 use cps_domain::{Catalog, Money};
 use cps_i18n::Lang;
+use cps_payments::{Settler, SettlerConfig};
 use cps_store::Store;
 
 use crate::cli::ServeArgs;
@@ -76,7 +76,8 @@ fn load_catalog(path: Option<&std::path::Path>) -> anyhow::Result<Catalog> {
     let Some(path) = path else {
         return Ok(Catalog::default_catalog());
     };
-    let text = std::fs::read_to_string(path).with_context(|| format!("failed to read the catalog {}", path.display()))?;
+    let text =
+        std::fs::read_to_string(path).with_context(|| format!("failed to read the catalog {}", path.display()))?;
     Catalog::from_toml(&text).with_context(|| format!("invalid catalog {}", path.display()))
 }
 
@@ -102,11 +103,7 @@ async fn ensure_demo_client(store: &Store, lang: Lang) -> anyhow::Result<()> {
     say(
         lang,
         "cli-demo-client",
-        &[
-            ("apiKey", api_key.as_str().into()),
-            ("secret", secret.as_str().into()),
-            ("float", float.to_string().into()),
-        ],
+        &[("apiKey", api_key.as_str().into()), ("secret", secret.as_str().into()), ("float", float.to_string().into())],
     );
     Ok(())
 }

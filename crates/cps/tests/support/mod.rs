@@ -22,10 +22,10 @@ pub struct Sandbox {
 impl Sandbox {
     pub fn new() -> Sandbox {
         {
-        let directory = tempfile::tempdir().expect("temporary folder");
-        let database_url = cps_store::testing::fresh_database_url_blocking(directory.path());
-        Sandbox { directory, database_url }
-    }
+            let directory = tempfile::tempdir().expect("temporary folder");
+            let database_url = cps_store::testing::fresh_database_url_blocking(directory.path());
+            Sandbox { directory, database_url }
+        }
     }
 
     pub fn database_url(&self) -> String {
@@ -61,12 +61,7 @@ impl Sandbox {
         let address = format!("127.0.0.1:{}", free_port());
         let mut full_args: Vec<&str> = args.to_vec();
         full_args.extend_from_slice(&["--listen", &address]);
-        let child = self
-            .command(&full_args)
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("cps starts");
+        let child = self.command(&full_args).stdout(Stdio::null()).stderr(Stdio::null()).spawn().expect("cps starts");
 
         let deadline = Instant::now() + Duration::from_secs(30);
         while TcpStream::connect(&address).is_err() {
@@ -105,7 +100,11 @@ impl Drop for Process {
 pub async fn create_client(store: &Store, name: &str, float: &str) -> Client {
     let client = store.create_client(name).await.expect("client created");
     store.credit_client(&client.api_key, Money::parse_decimal(float).unwrap()).await.expect("float credited");
-    Client { api_key: client.api_key, secret: client.secret, http: reqwest::Client::builder().timeout(Duration::from_secs(10)).build().unwrap() }
+    Client {
+        api_key: client.api_key,
+        secret: client.secret,
+        http: reqwest::Client::builder().timeout(Duration::from_secs(10)).build().unwrap(),
+    }
 }
 
 /// An integrator's signing client.
