@@ -64,29 +64,9 @@ pub(crate) async fn post(
     operation_id: Option<&str>,
     now_ms: i64,
 ) -> Result<(), StoreError> {
-    sqlx::query("UPDATE accounts SET balance_cents = balance_cents - $1 WHERE id = $2")
-        .bind(amount.cents())
-        .bind(from_account)
-        .execute(&mut *connection)
-        .await?;
-    sqlx::query("UPDATE accounts SET balance_cents = balance_cents + $1 WHERE id = $2")
-        .bind(amount.cents())
-        .bind(to_account)
-        .execute(&mut *connection)
-        .await?;
-    sqlx::query(
-        "INSERT INTO postings (kind, from_account, to_account, amount_cents, operation_id, created_at_ms)
-         VALUES ($1, $2, $3, $4, $5, $6)",
-    )
-    .bind(kind.as_str())
-    .bind(from_account)
-    .bind(to_account)
-    .bind(amount.cents())
-    .bind(operation_id)
-    .bind(now_ms)
-    .execute(&mut *connection)
-    .await?;
-    Ok(())
+    add_to_account(&mut *connection, from_account, -amount.cents()).await?;
+    add_to_account(&mut *connection, to_account, amount.cents()).await?;
+    insert_posting(connection, kind, from_account, to_account, amount, operation_id, now_ms).await
 }
 
 /// Takes `amount` from the client's float only if the float covers it, in

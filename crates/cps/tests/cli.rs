@@ -1,61 +1,18 @@
 //! The `cps` binary as operators and integrators run it: real processes, a
-//! real server on a free local port, and a fresh SQLite file per test.
+//! real server on a free local port, and a fresh database per test.
+
+mod support;
 
 use std::io::{BufRead, BufReader};
-use std::net::{TcpListener, TcpStream};
-use std::process::{Child, Command, Output, Stdio};
+use std::net::TcpStream;
+use std::process::{Child, Output, Stdio};
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
-
-const CPS: &str = env!("CARGO_BIN_EXE_cps");
-
-struct Sandbox {
-    directory: tempfile::TempDir,
-    database_url: String,
-}
-
-impl Sandbox {
-    fn new() -> Sandbox {
-        {
-            let directory = tempfile::tempdir().expect("temporary folder");
-            let database_url = cps_store::testing::fresh_database_url_blocking(directory.path());
-            Sandbox { directory, database_url }
-        }
-    }
-
-    fn database_url(&self) -> String {
-        self.database_url.clone()
-    }
-
-    /// Runs `cps ARGS` with the sandbox's database and no language settings
-    /// from the machine running the tests.
-    fn cps(&self, args: &[&str]) -> Output {
-        self.command(args).output().expect("cps runs")
-    }
-
-    fn command(&self, args: &[&str]) -> Command {
-        let mut command = Command::new(CPS);
-        command
-            .args(args)
-            .env("CPS_DATABASE_URL", self.database_url())
-            .env_remove("LANG")
-            .env_remove("LC_ALL")
-            .env_remove("LC_MESSAGES")
-            .env_remove("CPS_URL")
-            .env_remove("CPS_API_KEY")
-            .env_remove("CPS_API_SECRET")
-            .current_dir(self.directory.path());
-        command
-    }
-}
+use support::{free_port, Sandbox};
 
 fn stdout(output: &Output) -> String {
     String::from_utf8_lossy(&output.stdout).into_owned()
-}
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
 }
 
 /// A running `cps serve`, killed when dropped.

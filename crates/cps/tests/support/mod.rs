@@ -32,6 +32,11 @@ impl Sandbox {
         self.database_url.clone()
     }
 
+    /// Runs `cps ARGS` to completion; see [`Sandbox::command`].
+    pub fn cps(&self, args: &[&str]) -> std::process::Output {
+        self.command(args).output().expect("cps runs")
+    }
+
     /// A `cps` command with the sandbox's database and no language or
     /// credential settings inherited from the machine.
     pub fn command(&self, args: &[&str]) -> Command {
