@@ -97,7 +97,12 @@ async fn authenticate(
         .map(|original| original.0.path())
         .unwrap_or_else(|| parts.uri.path());
     let candidates = strings_to_sign(&parts.method, path, credentials.nonce, body, query);
-    if !signature_matches(&client.secret, &candidates, credentials.signature) {
+    // During a rotation's grace period the previous secret works too.
+    let signed = client
+        .accepted_secrets(now_ms)
+        .iter()
+        .any(|secret| signature_matches(secret, &candidates, credentials.signature));
+    if !signed {
         // Shown as text; a body that is not UTF-8 shows replacement characters
         // here but was signed as raw bytes.
         let shown: Vec<String> =
@@ -163,7 +168,7 @@ fn check_nonce(nonce: &str, now_ms: i64, window_ms: i64) -> Result<(), ApiError>
             .arg("nonce", nonce)
             .arg("skewSeconds", skew_ms / 1000)
             .arg("serverTime", now_ms)
-            .arg("serverTimeIso", crate::timestamp::format_ms(now_ms))
+            .arg("serverTimeIso", cps_domain::format_ms(now_ms))
             .arg("windowSeconds", window_ms / 1000);
         return Err(ApiError::unauthorized("NONCE_OUT_OF_WINDOW", detail).with_member("serverTime", json!(now_ms)));
     }

@@ -12,7 +12,6 @@ mod query;
 mod routes;
 mod startup;
 mod state;
-mod timestamp;
 
 pub use auth::{check_signature, sign};
 pub use startup::{Server, ServerConfig};

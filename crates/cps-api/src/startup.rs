@@ -9,7 +9,7 @@ use anyhow::Context;
 use axum::Router;
 use cps_billers::Biller;
 use cps_domain::Catalog;
-use cps_payments::{BalanceQuery, Payments};
+use cps_payments::{BalanceQuery, LiveCatalog, Payments};
 use cps_store::Store;
 use tokio::net::TcpListener;
 
@@ -28,6 +28,8 @@ pub struct ServerConfig {
     pub body_limit_bytes: usize,
     /// The longest wait for a biller's answer before a payment stays pending.
     pub biller_deadline: Duration,
+    /// How often the catalog overrides are read again from the database.
+    pub catalog_refresh: Duration,
 }
 
 impl Default for ServerConfig {
@@ -37,6 +39,7 @@ impl Default for ServerConfig {
             nonce_window: Duration::from_secs(300),
             body_limit_bytes: 16 * 1024,
             biller_deadline: Duration::from_secs(10),
+            catalog_refresh: Duration::from_secs(2),
         }
     }
 }
@@ -46,7 +49,9 @@ pub struct Server {
     listener: TcpListener,
     router: Router,
     store: Store,
+    catalog: LiveCatalog,
     nonce_window: Duration,
+    catalog_refresh: Duration,
 }
 
 impl Server {
@@ -60,9 +65,10 @@ impl Server {
         let listener =
             TcpListener::bind(config.listen).await.with_context(|| format!("failed to listen on {}", config.listen))?;
 
+        let catalog = LiveCatalog::load(store.clone(), catalog).await?;
         let state = AppState {
             store: store.clone(),
-            catalog,
+            catalog: catalog.clone(),
             payments: Payments::new(store.clone(), biller.clone(), config.biller_deadline),
             balances: BalanceQuery::new(biller, config.biller_deadline),
             nonce_window: config.nonce_window,
@@ -73,7 +79,14 @@ impl Server {
             crate::context::with_request_context(body_limit_bytes, request, next)
         }));
 
-        Ok(Server { listener, router, store, nonce_window: config.nonce_window })
+        Ok(Server {
+            listener,
+            router,
+            store,
+            catalog,
+            nonce_window: config.nonce_window,
+            catalog_refresh: config.catalog_refresh,
+        })
     }
 
     pub fn local_addr(&self) -> SocketAddr {
@@ -83,11 +96,13 @@ impl Server {
     /// Serves until `shutdown` completes, then lets running requests finish.
     pub async fn run(self, shutdown: impl Future<Output = ()> + Send + 'static) -> anyhow::Result<()> {
         let purge = tokio::spawn(purge_nonces(self.store.clone(), self.nonce_window));
+        let refresh = tokio::spawn(self.catalog.clone().run(self.catalog_refresh));
 
         tracing::info!(address = %self.local_addr(), "cps listening");
         let served = axum::serve(self.listener, self.router).with_graceful_shutdown(shutdown).await;
 
         purge.abort();
+        refresh.abort();
         served.context("server failed")
     }
 }

@@ -1,15 +1,14 @@
-use std::sync::Arc;
 use std::time::Duration;
 
-use cps_domain::Catalog;
-use cps_payments::{BalanceQuery, Payments};
+use cps_payments::{BalanceQuery, LiveCatalog, Payments};
 use cps_store::Store;
 
 /// What every handler shares.
 #[derive(Clone)]
 pub(crate) struct AppState {
     pub store: Store,
-    pub catalog: Arc<Catalog>,
+    /// The catalog file with the operator's overrides.
+    pub catalog: LiveCatalog,
     pub payments: Payments,
     pub balances: BalanceQuery,
     /// How far an api-nonce may be from the server clock, either way.

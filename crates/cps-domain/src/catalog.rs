@@ -27,7 +27,7 @@ pub struct Catalog {
 }
 
 /// One payable service with its limits and number rule.
-#[derive(Debug)]
+#[derive(Clone, Debug)]
 pub struct Service {
     pub id: ServiceId,
     pub code: String,
@@ -44,7 +44,7 @@ pub struct Service {
 }
 
 /// The form a service's subscriber numbers must have after normalization.
-#[derive(Debug)]
+#[derive(Clone, Debug)]
 pub struct NumberRule {
     pub kind: NumberKind,
     pub pattern: Regex,
@@ -63,6 +63,30 @@ pub enum NumberRejection {
     OtherService(Arc<Service>),
 }
 
+/// An operator's change to one service, kept in the database so every
+/// instance applies it without a restart. `None` keeps the catalog's value.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ServiceOverride {
+    pub service_id: ServiceId,
+    pub min_amount: Option<Money>,
+    pub max_amount: Option<Money>,
+    pub enabled: Option<bool>,
+    pub can_get_balance: Option<bool>,
+}
+
+impl ServiceOverride {
+    /// This override with the values `newer` sets replacing its own.
+    pub fn merged_with(&self, newer: &ServiceOverride) -> ServiceOverride {
+        ServiceOverride {
+            service_id: self.service_id,
+            min_amount: newer.min_amount.or(self.min_amount),
+            max_amount: newer.max_amount.or(self.max_amount),
+            enabled: newer.enabled.or(self.enabled),
+            can_get_balance: newer.can_get_balance.or(self.can_get_balance),
+        }
+    }
+}
+
 /// Why a catalog file could not be loaded.
 #[derive(Debug, thiserror::Error)]
 pub enum CatalogError {
@@ -72,6 +96,10 @@ pub enum CatalogError {
     Service { code: String, problem: String },
     #[error("catalog rule {rule}: {problem}")]
     Rule { rule: String, problem: String },
+    #[error("no service has id {0}")]
+    UnknownService(ServiceId),
+    #[error("service {code}: the minimum amount {min} exceeds the maximum {max}")]
+    InvertedLimits { code: String, min: Money, max: Money },
 }
 
 impl Catalog {
@@ -102,6 +130,29 @@ impl Catalog {
             services.push(Arc::new(service));
         }
         Ok(Catalog { services, by_id })
+    }
+
+    /// This catalog with operator overrides applied. Fails on an unknown
+    /// service or limits that would leave no valid amount.
+    pub fn with_overrides(&self, overrides: &[ServiceOverride]) -> Result<Catalog, CatalogError> {
+        let mut services = self.services.clone();
+        for change in overrides {
+            let index = *self.by_id.get(&change.service_id).ok_or(CatalogError::UnknownService(change.service_id))?;
+            let mut service = Service::clone(&services[index]);
+            service.min_amount = change.min_amount.unwrap_or(service.min_amount);
+            service.max_amount = change.max_amount.unwrap_or(service.max_amount);
+            service.enabled = change.enabled.unwrap_or(service.enabled);
+            service.can_get_balance = change.can_get_balance.unwrap_or(service.can_get_balance);
+            if service.min_amount > service.max_amount {
+                return Err(CatalogError::InvertedLimits {
+                    code: service.code,
+                    min: service.min_amount,
+                    max: service.max_amount,
+                });
+            }
+            services[index] = Arc::new(service);
+        }
+        Ok(Catalog { services, by_id: self.by_id.clone() })
     }
 
     pub fn services(&self) -> &[Arc<Service>] {
@@ -337,5 +388,45 @@ mod tests {
 
         let unknown_field = format!("{DEFAULT_CATALOG}\n[extra]\nx = 1\n");
         assert!(matches!(Catalog::from_toml(&unknown_field), Err(CatalogError::Syntax(_))));
+    }
+
+    #[test]
+    fn overrides_change_only_what_they_set() {
+        let change = ServiceOverride {
+            service_id: 57,
+            max_amount: Some(Money::from_cents(50_000)),
+            enabled: Some(false),
+            ..ServiceOverride::default()
+        };
+        let changed = catalog().with_overrides(&[change]).unwrap();
+
+        let movistar = changed.service(57).unwrap();
+        assert_eq!((movistar.min_amount.cents(), movistar.max_amount.cents()), (100, 50_000));
+        assert!(!movistar.enabled);
+        assert!(!movistar.can_get_balance);
+        assert!(changed.service(59).unwrap().enabled);
+    }
+
+    #[test]
+    fn overrides_are_checked() {
+        let unknown = ServiceOverride { service_id: 1, ..ServiceOverride::default() };
+        assert!(matches!(catalog().with_overrides(&[unknown]), Err(CatalogError::UnknownService(1))));
+
+        let inverted =
+            ServiceOverride { service_id: 57, min_amount: Some(Money::from_cents(20_000_000)), ..Default::default() };
+        assert!(matches!(catalog().with_overrides(&[inverted]), Err(CatalogError::InvertedLimits { .. })));
+    }
+
+    #[test]
+    fn override_merge_keeps_unset_values() {
+        let older = ServiceOverride {
+            service_id: 57,
+            enabled: Some(false),
+            max_amount: Some(Money::from_cents(9)),
+            ..Default::default()
+        };
+        let newer = ServiceOverride { service_id: 57, enabled: Some(true), ..Default::default() };
+        let merged = older.merged_with(&newer);
+        assert_eq!((merged.enabled, merged.max_amount), (Some(true), Some(Money::from_cents(9))));
     }
 }

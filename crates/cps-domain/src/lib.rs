@@ -8,8 +8,10 @@ pub mod catalog;
 pub mod money;
 pub mod number;
 pub mod operation;
+pub mod time;
 
-pub use catalog::{Catalog, CatalogError, Service, ServiceId};
+pub use catalog::{Catalog, CatalogError, Service, ServiceId, ServiceOverride};
 pub use money::{AmountError, Money};
 pub use number::{NumberError, ServiceNumber};
 pub use operation::{ClientId, OperationId, OperationStatus};
+pub use time::{format_ms, parse_rfc3339_ms};

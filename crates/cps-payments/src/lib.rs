@@ -11,9 +11,15 @@
 //!    timeout or by a crash between steps 1 and 3) and finalizes them.
 
 mod balance;
+mod live_catalog;
 mod pay;
 mod settler;
+mod view;
+mod webhooks;
 
 pub use balance::{BalanceError, BalanceQuery};
+pub use live_catalog::LiveCatalog;
 pub use pay::{PaymentCommand, PaymentResult, Payments};
 pub use settler::{SettleReport, Settler, SettlerConfig};
+pub use view::OperationView;
+pub use webhooks::{sign as sign_webhook, WebhookConfig, WebhookDispatcher};

@@ -31,6 +31,8 @@ pub struct PaymentCommand {
 
 /// What became of a payment request.
 #[derive(Clone, Debug)]
+// One result per request, moved once: boxing the large variant saves nothing.
+#[allow(clippy::large_enum_variant)]
 pub enum PaymentResult {
     /// The operation in its current state, with the client's float after it.
     /// `replayed` is true when a previous request with the same reference

@@ -125,6 +125,16 @@ impl Store {
         }
     }
 
+    /// The clause that locks selected rows and skips rows another transaction
+    /// holds, for claiming work: `FOR UPDATE SKIP LOCKED` on PostgreSQL.
+    /// SQLite needs none, for the same reason as [`Store::lock_rows`].
+    pub(crate) fn skip_locked_rows(&self) -> &'static str {
+        match self.backend {
+            Backend::Sqlite => "",
+            Backend::Postgres => " FOR UPDATE SKIP LOCKED",
+        }
+    }
+
     /// Checks that the database answers, for readiness probes.
     pub async fn ping(&self) -> Result<(), StoreError> {
         sqlx::query("SELECT 1").execute(&self.reader).await?;

@@ -20,6 +20,9 @@ pub(crate) enum PostingKind {
     Capture,
     /// Reserved back to float, when the biller rejects.
     Release,
+    /// Biller payable back to float, when an operator refunds an approved
+    /// operation.
+    Refund,
 }
 
 impl PostingKind {
@@ -29,6 +32,7 @@ impl PostingKind {
             PostingKind::Reserve => "reserve",
             PostingKind::Capture => "capture",
             PostingKind::Release => "release",
+            PostingKind::Refund => "refund",
         }
     }
 }

@@ -11,17 +11,26 @@ mod clients;
 mod database;
 mod error;
 mod group_commit;
+mod history;
 mod ledger;
 mod migrate;
 mod nonces;
 mod operations;
+mod overrides;
+mod refunds;
+mod reports;
 pub mod testing;
+mod webhooks;
 
-pub use clients::{ClientRecord, ClientSummary, NewClient};
+pub use clients::{ClientRecord, ClientSummary, NewClient, RotatedSecret};
 pub use database::{Backend, PoolConfig, Store};
 pub use error::StoreError;
+pub use history::{HistoryPage, HistoryPosition, HistoryQuery};
 pub use ledger::LedgerCheck;
 pub use operations::{Finalization, NewOperation, OperationRecord, ReserveOutcome, SettleAttempt};
+pub use refunds::RefundOutcome;
+pub use reports::ServiceTotal;
+pub use webhooks::{AttemptOutcome, DeliveryFilter, WebhookAttempt, WebhookDelivery, WebhookEvent};
 
 /// Milliseconds since the Unix epoch, the time unit of every stored timestamp.
 pub fn now_ms() -> i64 {

@@ -25,6 +25,7 @@ const SQLITE_MIGRATIONS: &[Migration] = &[
         name: "payable per client",
         sql: include_str!("../migrations/sqlite/0003_payable_per_client.sql"),
     },
+    Migration { version: 4, name: "operator tools", sql: include_str!("../migrations/sqlite/0004_operator_tools.sql") },
 ];
 
 const POSTGRES_MIGRATIONS: &[Migration] = &[
@@ -34,6 +35,11 @@ const POSTGRES_MIGRATIONS: &[Migration] = &[
         version: 3,
         name: "payable per client",
         sql: include_str!("../migrations/postgres/0003_payable_per_client.sql"),
+    },
+    Migration {
+        version: 4,
+        name: "operator tools",
+        sql: include_str!("../migrations/postgres/0004_operator_tools.sql"),
     },
 ];
 

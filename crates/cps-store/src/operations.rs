@@ -7,6 +7,7 @@ use crate::clients::{float_account, payable_account, reserved_account};
 use crate::database::Store;
 use crate::error::StoreError;
 use crate::ledger::{self, PostingKind};
+use crate::webhooks::{self, WebhookEvent};
 
 /// A payment accepted for processing, before anything is stored.
 #[derive(Clone, Debug)]
@@ -39,6 +40,8 @@ pub struct OperationRecord {
     pub last_settle_error: Option<String>,
     /// Set when the settler gave up and an operator must decide.
     pub needs_operator: bool,
+    pub refunded_at_ms: Option<i64>,
+    pub refund_reason: Option<String>,
 }
 
 /// The result of trying to store a payment and reserve its amount.
@@ -60,9 +63,9 @@ pub enum Finalization {
     Rejected { reason: String },
 }
 
-const OPERATION_COLUMNS: &str = "id, client_id, reference, service_id, number, amount_cents, status,
+pub(crate) const OPERATION_COLUMNS: &str = "id, client_id, reference, service_id, number, amount_cents, status,
      provider_reference, reject_reason, answered, created_at_ms, completed_at_ms,
-     settle_attempts, last_settle_error, needs_operator";
+     settle_attempts, last_settle_error, needs_operator, refunded_at_ms, refund_reason";
 
 impl Store {
     /// Stores a payment as `pending` and reserves its amount from the client's
@@ -145,10 +148,7 @@ impl Store {
         limit: i64,
         lease_until_ms: i64,
     ) -> Result<Vec<OperationRecord>, StoreError> {
-        let skip_locked = match self.backend {
-            crate::Backend::Postgres => " FOR UPDATE SKIP LOCKED",
-            crate::Backend::Sqlite => "",
-        };
+        let skip_locked = self.skip_locked_rows();
         let mut transaction = self.begin_write().await?;
         let rows = sqlx::query(&format!(
             "UPDATE operations SET next_settle_at_ms = $1
@@ -285,6 +285,8 @@ async fn reserve_in(
         settle_attempts: 0,
         last_settle_error: None,
         needs_operator: false,
+        refunded_at_ms: None,
+        refund_reason: None,
     };
     insert_operation(&mut *connection, &operation).await?;
     let (from, to) = (float_account(client_id), reserved_account(client_id));
@@ -358,6 +360,11 @@ async fn finalize_in(
     )
     .await?;
     insert_event(&mut *connection, operation_id.as_str(), status, cause, now).await?;
+    let event = match status {
+        OperationStatus::Approved => WebhookEvent::Approved,
+        _ => WebhookEvent::Rejected,
+    };
+    webhooks::enqueue_in(&mut *connection, &operation, event, now).await?;
 
     let float = match kind {
         PostingKind::Release => to_balance,
@@ -384,7 +391,7 @@ async fn insert_operation(connection: &mut AnyConnection, operation: &OperationR
     Ok(())
 }
 
-async fn insert_event(
+pub(crate) async fn insert_event(
     connection: &mut AnyConnection,
     operation_id: &str,
     status: OperationStatus,
@@ -405,7 +412,7 @@ async fn select_by_id(connection: &mut AnyConnection, operation_id: &str) -> Res
     select_by_id_locked(connection, operation_id, "").await
 }
 
-async fn select_by_id_locked(
+pub(crate) async fn select_by_id_locked(
     connection: &mut AnyConnection,
     operation_id: &str,
     lock: &str,
@@ -431,7 +438,7 @@ async fn select_by_reference(
     row.as_ref().map(operation_from_row).transpose()
 }
 
-fn operation_from_row(row: &sqlx::any::AnyRow) -> Result<OperationRecord, StoreError> {
+pub(crate) fn operation_from_row(row: &sqlx::any::AnyRow) -> Result<OperationRecord, StoreError> {
     let status: String = row.get("status");
     let status = status.parse().map_err(|message: String| StoreError::Database(sqlx::Error::Decode(message.into())))?;
     Ok(OperationRecord {
@@ -450,5 +457,7 @@ fn operation_from_row(row: &sqlx::any::AnyRow) -> Result<OperationRecord, StoreE
         settle_attempts: row.get("settle_attempts"),
         last_settle_error: row.get("last_settle_error"),
         needs_operator: row.get::<i64, _>("needs_operator") == 1,
+        refunded_at_ms: row.get("refunded_at_ms"),
+        refund_reason: row.get("refund_reason"),
     })
 }

@@ -91,6 +91,21 @@ fn with_database(url: &str, database: &str) -> String {
     }
 }
 
+/// Moves an operation's creation time, so a test can place it at a month's
+/// edge. Only tests change history.
+pub async fn backdate_operation(
+    store: &crate::Store,
+    operation_id: &cps_domain::OperationId,
+    created_at_ms: i64,
+) -> Result<(), crate::StoreError> {
+    sqlx::query("UPDATE operations SET created_at_ms = $1 WHERE id = $2")
+        .bind(created_at_ms)
+        .bind(operation_id.as_str())
+        .execute(&store.writer)
+        .await?;
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

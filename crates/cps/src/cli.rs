@@ -42,6 +42,14 @@ pub enum Command {
     /// cli-operation
     #[command(subcommand)]
     Operation(OperationCommand),
+    /// cli-catalog
+    #[command(subcommand)]
+    Catalog(CatalogCommand),
+    /// cli-webhook
+    #[command(subcommand)]
+    Webhook(WebhookCommand),
+    /// cli-report
+    Report(ReportArgs),
     /// cli-settle
     Settle(SettleArgs),
     /// cli-biller-sim
@@ -191,6 +199,37 @@ pub struct ServeArgs {
     /// cli-settle-give-up-after-secs
     #[arg(long, env = "CPS_SETTLE_GIVE_UP_AFTER_SECS", default_value_t = 86_400, value_name = "SECONDS")]
     pub settle_give_up_after_secs: u64,
+
+    /// cli-catalog-refresh-ms
+    #[arg(long, env = "CPS_CATALOG_REFRESH_MS", default_value_t = 2_000, value_name = "MS")]
+    pub catalog_refresh_ms: u64,
+
+    #[command(flatten)]
+    pub webhooks: WebhookArgs,
+}
+
+#[derive(Args, Debug)]
+pub struct WebhookArgs {
+    /// cli-webhook-interval-ms
+    #[arg(long, env = "CPS_WEBHOOK_INTERVAL_MS", default_value_t = 500, value_name = "MS")]
+    pub webhook_interval_ms: u64,
+
+    /// cli-webhook-timeout-ms
+    #[arg(long, env = "CPS_WEBHOOK_TIMEOUT_MS", default_value_t = 10_000, value_name = "MS")]
+    pub webhook_timeout_ms: u64,
+
+    /// cli-webhook-retry-initial-ms
+    #[arg(long, env = "CPS_WEBHOOK_RETRY_INITIAL_MS", default_value_t = 5_000, value_name = "MS")]
+    pub webhook_retry_initial_ms: u64,
+
+    /// cli-webhook-retry-max-ms
+    #[arg(long, env = "CPS_WEBHOOK_RETRY_MAX_MS", default_value_t = 3_600_000, value_name = "MS")]
+    pub webhook_retry_max_ms: u64,
+
+    /// cli-webhook-max-attempts
+    #[arg(long, env = "CPS_WEBHOOK_MAX_ATTEMPTS", default_value_t = 15, value_name = "N",
+          value_parser = clap::value_parser!(i64).range(1..=100))]
+    pub webhook_max_attempts: i64,
 }
 
 #[derive(Subcommand, Debug)]
@@ -224,6 +263,145 @@ pub enum ClientCommand {
         #[command(flatten)]
         database: DatabaseArgs,
     },
+    /// cli-client-disable
+    Disable {
+        /// cli-client-api-key
+        api_key: String,
+        #[command(flatten)]
+        database: DatabaseArgs,
+    },
+    /// cli-client-enable
+    Enable {
+        /// cli-client-api-key
+        api_key: String,
+        #[command(flatten)]
+        database: DatabaseArgs,
+    },
+    /// cli-client-rotate-secret
+    RotateSecret {
+        /// cli-client-api-key
+        api_key: String,
+        /// cli-client-grace-secs
+        #[arg(long, default_value_t = 86_400, value_name = "SECONDS")]
+        grace_secs: u64,
+        /// cli-json
+        #[arg(long)]
+        json: bool,
+        #[command(flatten)]
+        database: DatabaseArgs,
+    },
+    /// cli-client-callback
+    Callback {
+        /// cli-client-api-key
+        api_key: String,
+        /// cli-client-callback-url
+        #[arg(long, value_name = "URL", required_unless_present = "clear", conflicts_with = "clear")]
+        url: Option<String>,
+        /// cli-client-callback-clear
+        #[arg(long)]
+        clear: bool,
+        #[command(flatten)]
+        database: DatabaseArgs,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum CatalogCommand {
+    /// cli-catalog-show
+    Show {
+        /// cli-serve-catalog
+        #[arg(long, env = "CPS_CATALOG", value_name = "FILE")]
+        catalog: Option<PathBuf>,
+        /// cli-json
+        #[arg(long)]
+        json: bool,
+        #[command(flatten)]
+        database: DatabaseArgs,
+    },
+    /// cli-catalog-set
+    Set {
+        /// cli-catalog-service-id
+        service_id: i64,
+        /// cli-catalog-min-amount
+        #[arg(long, value_name = "AMOUNT")]
+        min_amount: Option<String>,
+        /// cli-catalog-max-amount
+        #[arg(long, value_name = "AMOUNT")]
+        max_amount: Option<String>,
+        /// cli-catalog-enabled
+        #[arg(long, value_name = "true|false")]
+        enabled: Option<bool>,
+        /// cli-catalog-can-get-balance
+        #[arg(long, value_name = "true|false")]
+        can_get_balance: Option<bool>,
+        /// cli-serve-catalog
+        #[arg(long, env = "CPS_CATALOG", value_name = "FILE")]
+        catalog: Option<PathBuf>,
+        #[command(flatten)]
+        database: DatabaseArgs,
+    },
+    /// cli-catalog-reset
+    Reset {
+        /// cli-catalog-service-id
+        service_id: i64,
+        #[command(flatten)]
+        database: DatabaseArgs,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum WebhookCommand {
+    /// cli-webhook-list
+    List {
+        /// cli-webhook-client
+        #[arg(long, value_name = "API_KEY")]
+        client: Option<String>,
+        /// cli-webhook-status
+        #[arg(long, value_name = "pending|delivered|failed")]
+        status: Option<String>,
+        /// cli-webhook-limit
+        #[arg(long, default_value_t = 50, value_name = "N")]
+        limit: i64,
+        /// cli-json
+        #[arg(long)]
+        json: bool,
+        #[command(flatten)]
+        database: DatabaseArgs,
+    },
+    /// cli-webhook-retry
+    Retry {
+        /// cli-webhook-delivery-id
+        delivery_id: String,
+        #[command(flatten)]
+        database: DatabaseArgs,
+    },
+}
+
+#[derive(Args, Debug)]
+pub struct ReportArgs {
+    /// cli-report-month
+    #[arg(long, value_name = "YYYY-MM")]
+    pub month: String,
+    /// cli-report-tz
+    #[arg(long, default_value = "America/Caracas", value_name = "ZONE")]
+    pub tz: String,
+    /// cli-report-format
+    #[arg(long, value_enum, default_value = "csv")]
+    pub format: ReportFormat,
+    /// cli-report-client
+    #[arg(long, value_name = "API_KEY")]
+    pub client: Option<String>,
+    /// cli-serve-catalog
+    #[arg(long, env = "CPS_CATALOG", value_name = "FILE")]
+    pub catalog: Option<PathBuf>,
+    #[command(flatten)]
+    pub database: DatabaseArgs,
+}
+
+#[derive(clap::ValueEnum, Clone, Copy, Debug)]
+pub enum ReportFormat {
+    Csv,
+    Json,
 }
 
 #[derive(Subcommand, Debug)]
@@ -286,6 +464,26 @@ pub enum OperationCommand {
         /// cli-json
         #[arg(long)]
         json: bool,
+        #[command(flatten)]
+        database: DatabaseArgs,
+    },
+    /// cli-operation-show
+    Show {
+        /// cli-operation-id
+        id: String,
+        /// cli-json
+        #[arg(long)]
+        json: bool,
+        #[command(flatten)]
+        database: DatabaseArgs,
+    },
+    /// cli-operation-refund
+    Refund {
+        /// cli-operation-id
+        id: String,
+        /// cli-operation-refund-reason
+        #[arg(long)]
+        reason: String,
         #[command(flatten)]
         database: DatabaseArgs,
     },

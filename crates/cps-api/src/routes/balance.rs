@@ -38,9 +38,9 @@ pub(super) async fn balance(
         query::invalid(SERVICE_FIELD, Message::new("invalid-query-parameter-integer").arg("field", SERVICE_FIELD))
     })?;
 
-    let service = find_service(&state.catalog, service_id).map_err(|fault| ApiError::unprocessable(vec![fault]))?;
-    let number =
-        parse_number(&state.catalog, &service, raw_number).map_err(|fault| ApiError::unprocessable(vec![fault]))?;
+    let catalog = state.catalog.current();
+    let service = find_service(&catalog, service_id).map_err(|fault| ApiError::unprocessable(vec![fault]))?;
+    let number = parse_number(&catalog, &service, raw_number).map_err(|fault| ApiError::unprocessable(vec![fault]))?;
 
     let account = state
         .balances
@@ -56,7 +56,7 @@ pub(super) async fn balance(
         currency: "VES",
         holder_name: account.holder_name,
         due_date: account.due_date,
-        queried_at: crate::timestamp::format_ms(cps_store::now_ms()),
+        queried_at: cps_domain::format_ms(cps_store::now_ms()),
     }))
 }
 

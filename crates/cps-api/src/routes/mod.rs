@@ -1,8 +1,9 @@
 //! The router: every API route under `/cps/v2` and its `/v2` alias.
 
+mod account;
 mod balance;
 mod health;
-mod operation_view;
+mod operations;
 mod pay;
 mod services;
 mod validation;
@@ -18,7 +19,11 @@ pub(crate) fn router(state: AppState) -> Router {
     let api = Router::new()
         .route("/operation/use/pay", post(pay::pay))
         .route("/operation/get/balance", get(balance::balance))
-        .route("/list/basic_services", get(services::list));
+        .route("/list/basic_services", get(services::list))
+        .route("/operation/{id}", get(operations::by_id))
+        .route("/operation", get(operations::by_reference))
+        .route("/operations", get(operations::history))
+        .route("/account", get(account::account));
 
     Router::new()
         .nest("/cps/v2", api.clone())

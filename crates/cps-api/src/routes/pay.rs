@@ -6,22 +6,17 @@ use axum::http::{HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use cps_domain::{AmountError, ClientId, Money};
-use cps_payments::{PaymentCommand, PaymentResult};
+use cps_payments::{OperationView, PaymentCommand, PaymentResult};
 use serde_json::json;
 
-use super::operation_view::OperationView;
-use super::validation::{find_service, parse_number, NUMBER_FIELD, SERVICE_FIELD};
+use super::validation::{find_service, is_valid_reference, parse_number, NUMBER_FIELD, REFERENCE_FIELD, SERVICE_FIELD};
 use crate::auth::{require_json, SignedRequest};
 use crate::json_body::{integer_member, string_member, wrong_type, RawObject};
 use crate::problem::{ApiError, FieldError, Message};
 use crate::state::AppState;
 
 const AMOUNT_FIELD: &str = "amount";
-const REFERENCE_FIELD: &str = "reference";
 const FIELDS: [&str; 4] = [NUMBER_FIELD, SERVICE_FIELD, AMOUNT_FIELD, REFERENCE_FIELD];
-
-/// The longest reference a client may send.
-const MAX_REFERENCE_LENGTH: usize = 64;
 
 /// The fields of a pay request, with types checked and values not yet
 /// validated.
@@ -90,10 +85,11 @@ fn validate(
 ) -> Result<PaymentCommand, ApiError> {
     let mut faults: Vec<FieldError> = Vec::new();
 
-    let service = find_service(&state.catalog, body.service_id).map_err(|fault| faults.push(fault)).ok();
-    let number = service.as_ref().and_then(|service| {
-        parse_number(&state.catalog, service, &body.number).map_err(|fault| faults.push(fault)).ok()
-    });
+    let catalog = state.catalog.current();
+    let service = find_service(&catalog, body.service_id).map_err(|fault| faults.push(fault)).ok();
+    let number = service
+        .as_ref()
+        .and_then(|service| parse_number(&catalog, service, &body.number).map_err(|fault| faults.push(fault)).ok());
     let amount = parse_amount(&body.amount_json).map_err(|fault| faults.push(fault)).ok();
     if let (Some(service), Some(amount)) = (&service, amount) {
         if !service.amount_in_range(amount) {
@@ -138,18 +134,12 @@ fn parse_amount(raw_json: &str) -> Result<Money, FieldError> {
     })
 }
 
-/// 1 to 64 characters of `A-Z a-z 0-9 - _ . :`.
-fn is_valid_reference(reference: &str) -> bool {
-    let allowed = |byte: u8| byte.is_ascii_alphanumeric() || matches!(byte, b'-' | b'_' | b'.' | b':');
-    !reference.is_empty() && reference.len() <= MAX_REFERENCE_LENGTH && reference.bytes().all(allowed)
-}
-
 /// Maps the payment's result to its HTTP answer.
 fn respond(state: &AppState, command: &PaymentCommand, result: PaymentResult) -> Response {
     let reference = command.reference.clone().unwrap_or_default();
     match result {
         PaymentResult::Processed { operation, float, replayed } => {
-            let view = OperationView::new(&operation, &state.catalog, float);
+            let view = OperationView::new(&operation, &state.catalog.current()).with_balance(float);
             let mut response = match operation.status {
                 cps_domain::OperationStatus::Pending => (StatusCode::ACCEPTED, Json(view)).into_response(),
                 cps_domain::OperationStatus::Rejected => {

@@ -48,6 +48,7 @@ pub(super) async fn list(
 
     let services = state
         .catalog
+        .current()
         .services()
         .iter()
         .filter(|service| !only_with_balance || service.can_get_balance)

@@ -10,6 +10,10 @@ use crate::problem::{FieldError, Message};
 
 pub(super) const NUMBER_FIELD: &str = "numberService";
 pub(super) const SERVICE_FIELD: &str = "idTypeService";
+pub(super) const REFERENCE_FIELD: &str = "reference";
+
+/// The maximum length of a client reference, in bytes.
+const MAX_REFERENCE_LENGTH: usize = 64;
 
 /// Finds an enabled service, or the fault naming `idTypeService`.
 pub(super) fn find_service(catalog: &Catalog, id: i64) -> Result<Arc<Service>, FieldError> {
@@ -53,4 +57,10 @@ pub(super) fn parse_number(catalog: &Catalog, service: &Service, raw: &str) -> R
                 .arg_per_language("format", &service.rule.format_es, &service.rule.format_en),
         }),
     }
+}
+
+/// 1 to 64 characters of `A-Z a-z 0-9 - _ . :`.
+pub(super) fn is_valid_reference(reference: &str) -> bool {
+    let allowed = |byte: u8| byte.is_ascii_alphanumeric() || matches!(byte, b'-' | b'_' | b'.' | b':');
+    !reference.is_empty() && reference.len() <= MAX_REFERENCE_LENGTH && reference.bytes().all(allowed)
 }

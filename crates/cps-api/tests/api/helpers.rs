@@ -144,6 +144,54 @@ impl TestApp {
         self.send(request).await
     }
 
+    /// GETs `path` with `params` as its query, signed over the string form
+    /// of the query as a client builds it (every value a JSON string).
+    pub async fn get_query(&self, path: &str, params: &[(&str, &str)]) -> Answer {
+        self.get_query_as(&self.api_key, &self.secret, path, params).await
+    }
+
+    /// Like [`TestApp::get_query`], for any client's credentials.
+    pub async fn get_query_as(&self, api_key: &str, secret: &str, path: &str, params: &[(&str, &str)]) -> Answer {
+        let query = form_urlencoded::Serializer::new(String::new()).extend_pairs(params).finish();
+        let payload = string_payload(params);
+        let nonce = nonce();
+        let target = if query.is_empty() { path.to_string() } else { format!("{path}?{query}") };
+        let signature = cps_api::sign(secret, &format!("{path}{nonce}{payload}"));
+        let request = self
+            .http
+            .get(self.url(&target))
+            .header("api-key", api_key)
+            .header("api-nonce", &nonce)
+            .header("api-signature", signature);
+        self.send(request).await
+    }
+
+    /// Creates another client with `float` and returns its api-key and
+    /// secret.
+    pub async fn other_client(&self, float: &str) -> (String, String) {
+        let client = self.store.create_client("other client").await.expect("client created");
+        let float = Money::parse_decimal(float).expect("float parses");
+        if float > Money::ZERO {
+            self.store.credit_client(&client.api_key, float).await.expect("float credited");
+        }
+        (client.api_key, client.secret)
+    }
+
+    /// Pays with `body` as the client with `api_key` and `secret`.
+    pub async fn pay_as(&self, api_key: &str, secret: &str, body: &str) -> Answer {
+        let nonce = nonce();
+        let signature = cps_api::sign(secret, &format!("{PAY_PATH}{nonce}{body}"));
+        let request = self
+            .http
+            .post(self.url(PAY_PATH))
+            .header("content-type", "application/json")
+            .header("api-key", api_key)
+            .header("api-nonce", &nonce)
+            .header("api-signature", signature)
+            .body(body.to_string());
+        self.send(request).await
+    }
+
     /// Pays with `body` through the public path.
     pub async fn pay(&self, body: &str) -> Answer {
         self.post_signed(PAY_PATH, body).await
@@ -158,6 +206,36 @@ impl TestApp {
     pub async fn assert_ledger_consistent(&self) {
         let check = self.store.check_ledger().await.expect("ledger check runs");
         assert!(check.is_consistent(), "ledger is inconsistent: {check:?}");
+    }
+}
+
+/// `{"name":"value",...}` as `JSON.stringify` writes an object of strings
+/// built from the parameters: a repeated name keeps its first place and its
+/// last value.
+pub fn string_payload(params: &[(&str, &str)]) -> String {
+    if params.is_empty() {
+        return String::new();
+    }
+    let mut object: Vec<(&str, &str)> = Vec::new();
+    for (name, value) in params {
+        match object.iter_mut().find(|(existing, _)| existing == name) {
+            Some(entry) => entry.1 = value,
+            None => object.push((name, value)),
+        }
+    }
+    let members: Vec<String> =
+        object.iter().map(|(name, value)| format!("{}:{}", Value::from(*name), Value::from(*value))).collect();
+    format!("{{{}}}", members.join(","))
+}
+
+/// Builds a payment body for the Movistar number ending in `suffix` (7
+/// digits).
+pub fn payment(suffix: &str, amount: &str, reference: Option<&str>) -> String {
+    match reference {
+        Some(reference) => format!(
+            r#"{{"numberService":"0414{suffix}","idTypeService":57,"amount":{amount},"reference":"{reference}"}}"#
+        ),
+        None => format!(r#"{{"numberService":"0414{suffix}","idTypeService":57,"amount":{amount}}}"#),
     }
 }
 

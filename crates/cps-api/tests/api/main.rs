@@ -7,4 +7,6 @@ mod auth;
 mod catalog;
 mod errors;
 mod inputs;
+mod operations;
+mod operator;
 mod pay;

@@ -83,3 +83,10 @@ biller-timeout-title = Biller timed out
 biller-timeout-detail = The biller of { $service } did not answer in time. Try again later.
 internal-error-title = Internal error
 internal-error-detail = The server failed to process the request. Retry later, quoting the request id { $requestId } if it persists.
+
+operation-not-found-detail = This client has no operation { $id }. Check the id or the reference you kept when paying.
+invalid-query-parameter-timestamp = The query parameter { $field } must be an RFC 3339 date and time with its offset, e.g. 2026-01-31T21:30:00-04:00; got { $value }.
+invalid-query-parameter-range = The query parameter to must be later than from.
+invalid-query-parameter-status = The query parameter status must be pending, approved, rejected or refunded; got { $value }.
+invalid-query-parameter-limit = The query parameter limit must be an integer from 1 to { $max }.
+invalid-query-parameter-cursor = The query parameter cursor is not a cursor of this API. Pass the nextCursor value of the previous page unchanged.

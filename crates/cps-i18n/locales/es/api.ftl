@@ -83,3 +83,10 @@ biller-timeout-title = El proveedor no respondió a tiempo
 biller-timeout-detail = El proveedor de { $service } no respondió a tiempo. Intente más tarde.
 internal-error-title = Error interno
 internal-error-detail = El servidor no pudo procesar la solicitud. Reintente más tarde e indique el id de solicitud { $requestId } si el problema continúa.
+
+operation-not-found-detail = No existe una operación { $id } de este cliente. Revise el id o la referencia que guardó al pagar.
+invalid-query-parameter-timestamp = El parámetro de consulta { $field } debe ser una fecha y hora RFC 3339 con zona horaria, p. ej. 2026-01-31T21:30:00-04:00; se recibió { $value }.
+invalid-query-parameter-range = El parámetro de consulta to debe ser posterior a from.
+invalid-query-parameter-status = El parámetro de consulta status debe ser pending, approved, rejected o refunded; se recibió { $value }.
+invalid-query-parameter-limit = El parámetro de consulta limit debe ser un número entero de 1 a { $max }.
+invalid-query-parameter-cursor = El parámetro de consulta cursor no es un cursor de esta API. Use el valor nextCursor de la página anterior sin cambiarlo.

@@ -1,13 +1,14 @@
-//! `cps client`: create, credit and list clients.
+//! `cps client`: create, credit, list, disable and enable clients, rotate
+//! their secrets and set where their webhooks go.
 
 use std::process::ExitCode;
 
-use cps_domain::Money;
+use cps_domain::{format_ms, Money};
 use cps_i18n::Lang;
 use cps_store::StoreError;
 use serde_json::json;
 
-use crate::cli::ClientCommand;
+use crate::cli::{ClientCommand, DatabaseArgs};
 use crate::output::{print_line, say};
 
 pub async fn run(command: ClientCommand, lang: Lang) -> anyhow::Result<ExitCode> {
@@ -47,11 +48,7 @@ pub async fn run(command: ClientCommand, lang: Lang) -> anyhow::Result<ExitCode>
                     );
                     Ok(ExitCode::SUCCESS)
                 }
-                Err(StoreError::UnknownApiKey(_)) => {
-                    say(lang, "cli-unknown-api-key", &[("apiKey", api_key.as_str().into())]);
-                    Ok(ExitCode::FAILURE)
-                }
-                Err(error) => Err(error.into()),
+                Err(error) => unknown_key_or(error, &api_key, lang),
             }
         }
         ClientCommand::List { json, database } => {
@@ -66,6 +63,7 @@ pub async fn run(command: ClientCommand, lang: Lang) -> anyhow::Result<ExitCode>
                             "name": client.name,
                             "apiKey": client.api_key,
                             "enabled": client.enabled,
+                            "callbackUrl": client.callback_url,
                             "float": client.float,
                             "reserved": client.reserved,
                         })
@@ -99,5 +97,100 @@ pub async fn run(command: ClientCommand, lang: Lang) -> anyhow::Result<ExitCode>
             }
             Ok(ExitCode::SUCCESS)
         }
+        ClientCommand::Disable { api_key, database } => set_enabled(&api_key, false, &database, lang).await,
+        ClientCommand::Enable { api_key, database } => set_enabled(&api_key, true, &database, lang).await,
+        ClientCommand::RotateSecret { api_key, grace_secs, json, database } => {
+            rotate_secret(&api_key, grace_secs, json, &database, lang).await
+        }
+        ClientCommand::Callback { api_key, url, clear: _, database } => {
+            set_callback(&api_key, url.as_deref(), &database, lang).await
+        }
+    }
+}
+
+async fn set_enabled(api_key: &str, enabled: bool, database: &DatabaseArgs, lang: Lang) -> anyhow::Result<ExitCode> {
+    let store = super::open_existing_store(database, lang).await?;
+    match store.set_client_enabled(api_key, enabled).await {
+        Ok(id) => {
+            let key = if enabled { "cli-client-enabled" } else { "cli-client-disabled" };
+            say(lang, key, &[("id", id.as_str().into()), ("apiKey", api_key.into())]);
+            Ok(ExitCode::SUCCESS)
+        }
+        Err(error) => unknown_key_or(error, api_key, lang),
+    }
+}
+
+async fn rotate_secret(
+    api_key: &str,
+    grace_secs: u64,
+    json: bool,
+    database: &DatabaseArgs,
+    lang: Lang,
+) -> anyhow::Result<ExitCode> {
+    let store = super::open_existing_store(database, lang).await?;
+    let grace_ms = i64::try_from(grace_secs.saturating_mul(1000)).unwrap_or(i64::MAX / 2);
+    let rotated = match store.rotate_secret(api_key, grace_ms).await {
+        Ok(rotated) => rotated,
+        Err(error) => return unknown_key_or(error, api_key, lang),
+    };
+
+    let until = format_ms(rotated.previous_valid_until_ms);
+    if json {
+        let document = json!({"apiKey": api_key, "secret": rotated.secret, "previousSecretValidUntil": until});
+        print_line(&format!("{document:#}"));
+    } else {
+        say(
+            lang,
+            "cli-client-secret-rotated",
+            &[("apiKey", api_key.into()), ("secret", rotated.secret.as_str().into()), ("until", until.as_str().into())],
+        );
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn set_callback(
+    api_key: &str,
+    url: Option<&str>,
+    database: &DatabaseArgs,
+    lang: Lang,
+) -> anyhow::Result<ExitCode> {
+    if let Some(url) = url {
+        if !is_callback_url(url) {
+            say(lang, "cli-client-callback-invalid", &[("url", url.into())]);
+            return Ok(ExitCode::from(2));
+        }
+    }
+    let store = super::open_existing_store(database, lang).await?;
+    if let Err(error) = store.set_callback_url(api_key, url).await {
+        return unknown_key_or(error, api_key, lang);
+    }
+    match url {
+        Some(url) => say(lang, "cli-client-callback-set", &[("apiKey", api_key.into()), ("url", url.into())]),
+        None => say(lang, "cli-client-callback-cleared", &[("apiKey", api_key.into())]),
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Accepts an absolute http or https URL with a host and no user or
+/// password, because the signature is what authenticates CPS to the receiver.
+fn is_callback_url(text: &str) -> bool {
+    let Ok(url) = reqwest::Url::parse(text) else {
+        return false;
+    };
+    matches!(url.scheme(), "http" | "https")
+        && url.host_str().is_some()
+        && url.username().is_empty()
+        && url.password().is_none()
+}
+
+/// Turns an unknown api-key into its message and exit code 1; any other
+/// failure stays an error.
+pub(super) fn unknown_key_or(error: StoreError, api_key: &str, lang: Lang) -> anyhow::Result<ExitCode> {
+    match error {
+        StoreError::UnknownApiKey(_) => {
+            say(lang, "cli-unknown-api-key", &[("apiKey", api_key.into())]);
+            Ok(ExitCode::FAILURE)
+        }
+        error => Err(error.into()),
     }
 }

@@ -4,11 +4,14 @@ mod bench;
 mod biller_sim;
 mod billers;
 mod call;
+mod catalog;
 mod client;
 mod ledger;
 mod operation;
+mod report;
 mod serve;
 mod settle;
+mod webhook;
 
 use std::process::ExitCode;
 
@@ -29,6 +32,9 @@ pub async fn run(command: Command, lang: Lang) -> anyhow::Result<ExitCode> {
         Command::Call(command) => call::run(command, lang).await,
         Command::Ledger(command) => ledger::run(command, lang).await,
         Command::Operation(command) => operation::run(command, lang).await,
+        Command::Catalog(command) => catalog::run(command, lang).await,
+        Command::Webhook(command) => webhook::run(command, lang).await,
+        Command::Report(args) => report::run(args, lang).await,
         Command::Settle(args) => settle::run(args, lang).await,
         Command::BillerSim(args) => biller_sim::run(args, lang).await,
         Command::Bench(args) => bench::run(args, lang).await,

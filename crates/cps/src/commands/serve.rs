@@ -9,10 +9,10 @@ use cps_api::{Server, ServerConfig};
 use cps_billers::Biller;
 use cps_domain::{Catalog, Money};
 use cps_i18n::Lang;
-use cps_payments::{Settler, SettlerConfig};
+use cps_payments::{Settler, SettlerConfig, WebhookConfig, WebhookDispatcher};
 use cps_store::Store;
 
-use crate::cli::ServeArgs;
+use crate::cli::{ServeArgs, WebhookArgs};
 use crate::output::say;
 
 /// The name of the client `--demo` creates.
@@ -44,9 +44,11 @@ pub async fn run(args: ServeArgs, lang: Lang) -> anyhow::Result<ExitCode> {
         listen: args.listen,
         nonce_window: Duration::from_secs(args.nonce_window_secs),
         biller_deadline,
+        catalog_refresh: Duration::from_millis(args.catalog_refresh_ms.max(100)),
         ..ServerConfig::default()
     };
-    let server = Server::bind(config, store.clone(), Arc::new(catalog), biller.clone()).await?;
+    let catalog = Arc::new(catalog);
+    let server = Server::bind(config, store.clone(), catalog.clone(), biller.clone()).await?;
 
     let settler_config = SettlerConfig {
         settle_after,
@@ -56,13 +58,26 @@ pub async fn run(args: ServeArgs, lang: Lang) -> anyhow::Result<ExitCode> {
         ..SettlerConfig::default()
     };
     let settler = tokio::spawn(Settler::new(store.clone(), biller, settler_config).run());
+    let webhooks = tokio::spawn(WebhookDispatcher::new(store.clone(), catalog, webhook_config(&args.webhooks))?.run());
 
     say(lang, "cli-serve-listening", &[("url", format!("http://{}", server.local_addr()).into())]);
     let served = server.run(shutdown_signal()).await;
     settler.abort();
+    webhooks.abort();
     store.close().await;
     served?;
     Ok(ExitCode::SUCCESS)
+}
+
+fn webhook_config(args: &WebhookArgs) -> WebhookConfig {
+    WebhookConfig {
+        interval: Duration::from_millis(args.webhook_interval_ms.max(10)),
+        request_timeout: Duration::from_millis(args.webhook_timeout_ms.max(100)),
+        retry_initial: Duration::from_millis(args.webhook_retry_initial_ms),
+        retry_max: Duration::from_millis(args.webhook_retry_max_ms.max(args.webhook_retry_initial_ms)),
+        max_attempts: args.webhook_max_attempts,
+        ..WebhookConfig::default()
+    }
 }
 
 /// Logs go to stderr, filtered by `RUST_LOG` (default `info`).
@@ -72,7 +87,7 @@ pub(super) fn init_logging() {
     tracing_subscriber::fmt().with_env_filter(filter).with_ansi(colored).with_writer(std::io::stderr).init();
 }
 
-fn load_catalog(path: Option<&std::path::Path>) -> anyhow::Result<Catalog> {
+pub(super) fn load_catalog(path: Option<&std::path::Path>) -> anyhow::Result<Catalog> {
     let Some(path) = path else {
         return Ok(Catalog::default_catalog());
     };
