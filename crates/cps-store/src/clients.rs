@@ -228,6 +228,7 @@ impl Store {
     /// Enables or disables a client. A disabled client's requests get 401
     /// `INVALID_CREDENTIALS`; its pending payments still settle.
     pub async fn set_client_enabled(&self, api_key: &str, enabled: bool) -> Result<ClientId, StoreError> {
+        let _lock = self.lock_writes().await;
         let id: Option<String> = sqlx::query_scalar("UPDATE clients SET enabled = $1 WHERE api_key = $2 RETURNING id")
             .bind(i64::from(enabled))
             .bind(api_key)
@@ -243,6 +244,7 @@ impl Store {
     pub async fn rotate_secret(&self, api_key: &str, grace_ms: i64) -> Result<RotatedSecret, StoreError> {
         let rotated =
             RotatedSecret { secret: random_hex(SECRET_BYTES), previous_valid_until_ms: crate::now_ms() + grace_ms };
+        let _lock = self.lock_writes().await;
         let updated = sqlx::query(
             "UPDATE clients
              SET previous_secret = secret, previous_secret_expires_at_ms = $1, secret = $2
@@ -262,6 +264,7 @@ impl Store {
     /// Sets or clears (`None`) where the client's webhooks go. Events of
     /// operations finished while no URL was set are not sent later.
     pub async fn set_callback_url(&self, api_key: &str, url: Option<&str>) -> Result<(), StoreError> {
+        let _lock = self.lock_writes().await;
         let updated = sqlx::query("UPDATE clients SET callback_url = $1 WHERE api_key = $2")
             .bind(url)
             .bind(api_key)

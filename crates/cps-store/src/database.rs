@@ -11,8 +11,8 @@ use sqlx::AnyPool;
 use sqlx::Executor;
 
 use crate::error::StoreError;
-use crate::group_commit::{GroupCommit, JobFuture};
 use crate::migrate;
+use crate::sqlite_writer::{SqliteWriter, WriteLock};
 
 /// How long a SQLite statement waits for another process's write lock (for
 /// example `cps client credit` while `cps serve` runs) before failing.
@@ -62,7 +62,41 @@ pub struct Store {
     pub(crate) reader: AnyPool,
     pub(crate) backend: Backend,
     /// The shared-transaction writer of hot writes, on SQLite only.
-    group_commit: Option<GroupCommit>,
+    pub(crate) sqlite_writer: Option<SqliteWriter>,
+    /// Taken by every SQLite write of this process, so writers queue here
+    /// rather than in SQLite's busy handler. PostgreSQL locks rows instead.
+    write_lock: Option<WriteLock>,
+}
+
+/// A future returned by a PostgreSQL write job, borrowing its connection.
+pub(crate) type JobFuture<'c, T> =
+    std::pin::Pin<Box<dyn std::future::Future<Output = Result<T, StoreError>> + Send + 'c>>;
+
+/// A write transaction that holds the process's SQLite write lock, if any,
+/// until it ends. It dereferences to its connection.
+pub(crate) struct WriteTransaction {
+    transaction: sqlx::Transaction<'static, sqlx::Any>,
+    _lock: Option<tokio::sync::OwnedMutexGuard<()>>,
+}
+
+impl WriteTransaction {
+    pub async fn commit(self) -> Result<(), sqlx::Error> {
+        self.transaction.commit().await
+    }
+}
+
+impl std::ops::Deref for WriteTransaction {
+    type Target = sqlx::AnyConnection;
+
+    fn deref(&self) -> &sqlx::AnyConnection {
+        &self.transaction
+    }
+}
+
+impl std::ops::DerefMut for WriteTransaction {
+    fn deref_mut(&mut self) -> &mut sqlx::AnyConnection {
+        &mut self.transaction
+    }
 }
 
 impl Store {
@@ -87,28 +121,34 @@ impl Store {
         self.backend
     }
 
-    /// Starts a write transaction. On SQLite it holds the write lock from
-    /// its first statement.
-    pub(crate) async fn begin_write(&self) -> Result<sqlx::Transaction<'static, sqlx::Any>, StoreError> {
+    /// Starts a write transaction. On SQLite it holds the process's write
+    /// lock and SQLite's from its first statement.
+    pub(crate) async fn begin_write(&self) -> Result<WriteTransaction, StoreError> {
+        let lock = self.lock_writes().await;
         let transaction = match self.backend {
             Backend::Sqlite => self.writer.begin_with("BEGIN IMMEDIATE").await?,
             Backend::Postgres => self.writer.begin().await?,
         };
-        Ok(transaction)
+        Ok(WriteTransaction { transaction, _lock: lock })
     }
 
-    /// Runs a hot write (nonce record, reservation, finalization) in a
-    /// transaction and returns its result once committed. On SQLite the writes
-    /// of concurrent callers share one transaction (see `group_commit`); on
-    /// PostgreSQL each runs in its own.
+    /// Takes the process's SQLite write lock, for a single write statement
+    /// outside [`Store::begin_write`]. On PostgreSQL there is none.
+    pub(crate) async fn lock_writes(&self) -> Option<tokio::sync::OwnedMutexGuard<()>> {
+        match &self.write_lock {
+            Some(lock) => Some(lock.clone().lock_owned().await),
+            None => None,
+        }
+    }
+
+    /// Runs a hot write on PostgreSQL in its own transaction and returns its
+    /// result once committed. SQLite's hot writes go through the
+    /// [`SqliteWriter`] instead.
     pub(crate) async fn write<T, F>(&self, job: F) -> Result<T, StoreError>
     where
         T: Send + 'static,
-        F: for<'c> Fn(&'c mut sqlx::AnyConnection) -> JobFuture<'c, T> + Send + Sync + 'static,
+        F: for<'c> FnOnce(&'c mut sqlx::AnyConnection) -> JobFuture<'c, T> + Send + 'static,
     {
-        if let Some(group_commit) = &self.group_commit {
-            return group_commit.write(job).await;
-        }
         let mut transaction = self.writer.begin().await?;
         let value = job(&mut transaction).await?;
         transaction.commit().await?;
@@ -182,8 +222,24 @@ async fn open_sqlite(url: &str) -> Result<Store, StoreError> {
         .connect(&with_sqlite_mode(url, "ro"))
         .await?;
 
-    let group_commit = Some(GroupCommit::start(writer.clone()));
-    Ok(Store { writer, reader, backend: Backend::Sqlite, group_commit })
+    let write_lock = WriteLock::default();
+    let path = sqlite_file(url).ok_or_else(|| StoreError::UnsupportedUrl(url.to_string()))?;
+    let sqlite_writer = SqliteWriter::start(&path, SQLITE_BUSY_TIMEOUT_MS, write_lock.clone())?;
+    Ok(Store {
+        writer,
+        reader,
+        backend: Backend::Sqlite,
+        sqlite_writer: Some(sqlite_writer),
+        write_lock: Some(write_lock),
+    })
+}
+
+/// The file of a `sqlite://PATH` or `sqlite:PATH` URL, without parameters.
+/// An in-memory database has none: the writer needs a file it can share.
+fn sqlite_file(url: &str) -> Option<String> {
+    let rest = url.strip_prefix("sqlite://").or_else(|| url.strip_prefix("sqlite:"))?;
+    let path = rest.split('?').next().unwrap_or(rest);
+    (!path.is_empty() && !path.starts_with(":memory:")).then(|| path.to_string())
 }
 
 /// Adds `mode=` to a SQLite URL unless it already has one.
@@ -208,5 +264,5 @@ async fn open_postgres(url: &str, config: PoolConfig) -> Result<Store, StoreErro
         .connect(url)
         .await?;
     migrate::run(&pool, Backend::Postgres).await?;
-    Ok(Store { writer: pool.clone(), reader: pool, backend: Backend::Postgres, group_commit: None })
+    Ok(Store { writer: pool.clone(), reader: pool, backend: Backend::Postgres, sqlite_writer: None, write_lock: None })
 }

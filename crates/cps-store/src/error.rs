@@ -12,6 +12,8 @@ pub enum StoreError {
     BalanceOverflow { balance: Money },
     #[error("database error: {0}")]
     Database(#[from] sqlx::Error),
+    #[error("SQLite error: {0}")]
+    Sqlite(#[from] rusqlite::Error),
     #[error("database write failed: {0}")]
     WriteFailed(String),
     #[error("migration {version} failed: {source}")]

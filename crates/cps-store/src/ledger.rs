@@ -26,7 +26,7 @@ pub(crate) enum PostingKind {
 }
 
 impl PostingKind {
-    fn as_str(self) -> &'static str {
+    pub(crate) fn as_str(self) -> &'static str {
         match self {
             PostingKind::Credit => "credit",
             PostingKind::Reserve => "reserve",

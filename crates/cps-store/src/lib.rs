@@ -10,7 +10,6 @@
 mod clients;
 mod database;
 mod error;
-mod group_commit;
 mod history;
 mod ledger;
 mod migrate;
@@ -19,6 +18,8 @@ mod operations;
 mod overrides;
 mod refunds;
 mod reports;
+mod sqlite_hot_writes;
+mod sqlite_writer;
 pub mod testing;
 mod webhooks;
 

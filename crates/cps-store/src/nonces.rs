@@ -16,8 +16,14 @@ impl Store {
         now_ms: i64,
     ) -> Result<bool, StoreError> {
         let (api_key, nonce, signature) = (api_key.to_string(), nonce.to_string(), signature.to_string());
+        if let Some(writer) = &self.sqlite_writer {
+            return writer
+                .write(move |connection| {
+                    crate::sqlite_hot_writes::record_nonce(connection, &api_key, &nonce, &signature, now_ms)
+                })
+                .await;
+        }
         self.write(move |connection| {
-            let (api_key, nonce, signature) = (api_key.clone(), nonce.clone(), signature.clone());
             Box::pin(async move {
                 let result = sqlx::query(
                     "INSERT INTO request_nonces (api_key, nonce, signature, seen_at_ms) VALUES ($1, $2, $3, $4)
@@ -39,6 +45,7 @@ impl Store {
     /// least twice the nonce window, so a nonce is out of window before its
     /// record goes.
     pub async fn purge_nonces(&self, cutoff_ms: i64) -> Result<u64, StoreError> {
+        let _lock = self.lock_writes().await;
         let result = sqlx::query("DELETE FROM request_nonces WHERE seen_at_ms < $1")
             .bind(cutoff_ms)
             .execute(&self.writer)

@@ -7,6 +7,7 @@ use crate::clients::{float_account, payable_account, reserved_account};
 use crate::database::Store;
 use crate::error::StoreError;
 use crate::ledger::{self, PostingKind};
+use crate::sqlite_hot_writes;
 use crate::webhooks::{self, WebhookEvent};
 
 /// A payment accepted for processing, before anything is stored.
@@ -71,12 +72,12 @@ impl Store {
     /// Stores a payment as `pending` and reserves its amount from the client's
     /// float, in one transaction. Either both happen or neither.
     pub async fn reserve(&self, new: &NewOperation) -> Result<ReserveOutcome, StoreError> {
-        let (new, lock) = (new.clone(), self.lock_rows());
-        self.write(move |connection| {
-            let new = new.clone();
-            Box::pin(async move { reserve_in(connection, &new, lock).await })
-        })
-        .await
+        let new = new.clone();
+        if let Some(writer) = &self.sqlite_writer {
+            return writer.write(move |connection| sqlite_hot_writes::reserve(connection, &new)).await;
+        }
+        let lock = self.lock_rows();
+        self.write(move |connection| Box::pin(async move { reserve_in(connection, &new, lock).await })).await
     }
 
     /// Moves a `pending` operation to its final state with the matching
@@ -90,8 +91,12 @@ impl Store {
         cause: &str,
     ) -> Result<(OperationRecord, Money), StoreError> {
         let (operation_id, finalization, cause) = (operation_id.clone(), finalization.clone(), cause.to_string());
+        if let Some(writer) = &self.sqlite_writer {
+            return writer
+                .write(move |connection| sqlite_hot_writes::finalize(connection, &operation_id, &finalization, &cause))
+                .await;
+        }
         self.write(move |connection| {
-            let (operation_id, finalization, cause) = (operation_id.clone(), finalization.clone(), cause.clone());
             Box::pin(async move { finalize_in(connection, &operation_id, &finalization, &cause).await })
         })
         .await
@@ -100,9 +105,12 @@ impl Store {
     /// Records that the request which created the operation has answered, so
     /// a retry with the same reference replays instead of waiting.
     pub async fn mark_answered(&self, operation_id: &OperationId) -> Result<(), StoreError> {
+        if let Some(writer) = &self.sqlite_writer {
+            let operation_id = operation_id.clone();
+            return writer.write(move |connection| sqlite_hot_writes::mark_answered(connection, &operation_id)).await;
+        }
         let operation_id = operation_id.to_string();
         self.write(move |connection| {
-            let operation_id = operation_id.clone();
             Box::pin(async move {
                 sqlx::query("UPDATE operations SET answered = 1 WHERE id = $1 AND answered = 0")
                     .bind(operation_id)

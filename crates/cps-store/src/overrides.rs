@@ -21,6 +21,7 @@ impl Store {
     /// Stores `change` as the whole override of its service, replacing any
     /// earlier one. Callers merge and check it against the catalog first.
     pub async fn put_service_override(&self, change: &ServiceOverride) -> Result<(), StoreError> {
+        let _lock = self.lock_writes().await;
         sqlx::query(
             "INSERT INTO service_overrides
                  (service_id, min_amount_cents, max_amount_cents, enabled, can_get_balance, updated_at_ms)
@@ -45,6 +46,7 @@ impl Store {
 
     /// Removes a service's override; returns whether there was one.
     pub async fn clear_service_override(&self, service_id: ServiceId) -> Result<bool, StoreError> {
+        let _lock = self.lock_writes().await;
         let deleted = sqlx::query("DELETE FROM service_overrides WHERE service_id = $1")
             .bind(service_id)
             .execute(&self.writer)

@@ -98,6 +98,7 @@ pub async fn backdate_operation(
     operation_id: &cps_domain::OperationId,
     created_at_ms: i64,
 ) -> Result<(), crate::StoreError> {
+    let _lock = store.lock_writes().await;
     sqlx::query("UPDATE operations SET created_at_ms = $1 WHERE id = $2")
         .bind(created_at_ms)
         .bind(operation_id.as_str())

@@ -83,6 +83,11 @@ pub struct DeliveryFilter {
 const DELIVERY_COLUMNS: &str = "id, client_id, operation_id, event, status, attempts, next_attempt_at_ms,
      last_error, created_at_ms, delivered_at_ms";
 
+/// Makes the id of a new delivery: `whk_` and a ULID.
+pub(crate) fn new_delivery_id() -> String {
+    format!("whk_{}", ulid::Ulid::new())
+}
+
 /// Queues `event` for the operation's client, in the caller's transaction.
 /// A client without a callback URL gets no row, and the same event is never
 /// queued twice.
@@ -98,7 +103,7 @@ pub(crate) async fn enqueue_in(
          SELECT $1, id, $2, $3, 'pending', 0, $4, $5 FROM clients WHERE id = $6 AND callback_url IS NOT NULL
          ON CONFLICT (operation_id, event) DO NOTHING",
     )
-    .bind(format!("whk_{}", ulid::Ulid::new()))
+    .bind(new_delivery_id())
     .bind(operation.id.as_str())
     .bind(event.as_str())
     .bind(now_ms)
@@ -233,6 +238,7 @@ impl Store {
     /// Puts a failed delivery back in the queue, due now. Returns false when
     /// no failed delivery has this id.
     pub async fn retry_webhook(&self, delivery_id: &str) -> Result<bool, StoreError> {
+        let _lock = self.lock_writes().await;
         let updated = sqlx::query(
             "UPDATE webhook_deliveries SET status = 'pending', next_attempt_at_ms = $1
              WHERE id = $2 AND status = 'failed'",
