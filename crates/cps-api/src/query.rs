@@ -67,9 +67,11 @@ impl QueryParams {
             return Err(invalid(name, Message::new("invalid-query-parameter-repeated").arg("field", name)));
         }
         if let Some((name, _)) = self.entries.iter().find(|(name, _)| !allowed.contains(&name.as_str())) {
-            let allowed_list = if allowed.is_empty() { "-".to_string() } else { allowed.join(", ") };
-            let detail =
-                Message::new("invalid-query-parameter-unknown").arg("field", name).arg("allowed", allowed_list);
+            let detail = if allowed.is_empty() {
+                Message::new("invalid-query-parameter-none").arg("field", name)
+            } else {
+                Message::new("invalid-query-parameter-unknown").arg("field", name).arg("allowed", allowed.join(", "))
+            };
             return Err(invalid(name, detail));
         }
         Ok(())

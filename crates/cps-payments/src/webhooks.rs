@@ -14,6 +14,7 @@ use cps_store::{AttemptOutcome, Store, WebhookAttempt, WebhookDelivery, WebhookE
 use hmac::{Hmac, Mac};
 use serde::Serialize;
 use sha2::Sha384;
+use tracing::Instrument;
 
 use crate::view::OperationView;
 
@@ -123,9 +124,13 @@ impl WebhookDispatcher {
     }
 
     async fn deliver(&self, delivery: &WebhookDelivery) -> anyhow::Result<()> {
+        // A span entered across an await would tag other tasks' logs, so the
+        // attempt runs instrumented instead.
         let span = tracing::info_span!("webhook", delivery_id = %delivery.id, operation_id = %delivery.operation_id);
-        let _entered = span.enter();
+        self.attempt(delivery).instrument(span).await
+    }
 
+    async fn attempt(&self, delivery: &WebhookDelivery) -> anyhow::Result<()> {
         let client = self.store.find_client_by_id(&delivery.client_id).await.context("failed to load the client")?;
         let operation =
             self.store.find_operation(&delivery.operation_id).await.context("failed to load the operation")?;
@@ -154,7 +159,9 @@ impl WebhookDispatcher {
             Err(error) => WebhookAttempt { duration_ms, ..failed_attempt(url.clone(), started_at_ms, error) },
         };
         let delivered = matches!(sent, Ok(status) if (200..300).contains(&status));
-        let outcome = self.next_step(delivery, delivered, started_at_ms);
+        // The wait before the next attempt counts from the end of this one,
+        // so a receiver that times out still gets the whole backoff.
+        let outcome = self.next_step(delivery, delivered, cps_store::now_ms());
         match outcome {
             AttemptOutcome::Delivered => tracing::info!(duration_ms, "webhook delivered"),
             AttemptOutcome::RetryAt(_) => {

@@ -269,3 +269,51 @@ async fn wait_for_failed_attempts(sandbox: &Sandbox, count: usize) {
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
 }
+
+#[tokio::test]
+async fn delivery_logs_name_their_delivery() {
+    let sandbox = Sandbox::new();
+    let client = create_client(&sandbox.store().await, "logged", "100.00").await;
+    let receiver = Receiver::default();
+    set_callback(&sandbox, &client, &receiver.start(0).await);
+
+    let address = format!("127.0.0.1:{}", free_port());
+    let log_path = sandbox.directory.path().join("serve.log");
+    let log_file = std::fs::File::create(&log_path).unwrap();
+    let mut child = sandbox
+        .command(&[&["serve", "--listen", &address][..], &FAST_WEBHOOKS].concat())
+        .env("RUST_LOG", "info")
+        .stdout(std::process::Stdio::null())
+        .stderr(log_file)
+        .spawn()
+        .expect("cps starts");
+    let url = format!("http://{address}");
+    wait_until_listening(&address);
+
+    let bodies: Vec<String> = (0..6).map(|index| pay_body("04140000001", "1", &format!("log-{index}"))).collect();
+    futures_util::future::join_all(bodies.iter().map(|body| client.pay(&url, body))).await;
+    let webhooks = receiver.wait_for(6).await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let _ = child.kill();
+    let _ = child.wait();
+
+    let log = std::fs::read_to_string(&log_path).unwrap();
+    let delivered: Vec<&str> = log.lines().filter(|line| line.contains("webhook delivered")).collect();
+    assert_eq!(delivered.len(), 6, "{log}");
+    for webhook in &webhooks {
+        let id = webhook.header("cps-webhook-id");
+        let lines = delivered.iter().filter(|line| line.contains(id)).count();
+        assert_eq!(lines, 1, "delivery {id} is not named once among the delivered lines:\n{log}");
+    }
+    for line in log.lines() {
+        assert!(line.matches("whk_").count() <= 1, "a line names several deliveries: {line}");
+    }
+}
+
+fn wait_until_listening(address: &str) {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while std::net::TcpStream::connect(address).is_err() {
+        assert!(Instant::now() < deadline, "cps did not listen on {address}");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}

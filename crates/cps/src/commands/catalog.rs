@@ -5,7 +5,7 @@
 use std::path::Path;
 use std::process::ExitCode;
 
-use cps_domain::{Catalog, Money, ServiceId, ServiceOverride};
+use cps_domain::{Catalog, CatalogError, Money, ServiceId, ServiceOverride};
 use cps_i18n::{message, Lang};
 use serde_json::json;
 
@@ -114,9 +114,17 @@ async fn set(
     };
     overrides.retain(|stored| stored.service_id != merged.service_id);
     overrides.push(merged.clone());
-    if let Err(error) = base.with_overrides(&overrides) {
-        say(lang, "cli-catalog-override-invalid", &[("cause", error.to_string().into())]);
-        return Ok(ExitCode::from(2));
+    match base.with_overrides(&overrides) {
+        Ok(_) => {}
+        Err(CatalogError::InvertedLimits { code, min, max }) => {
+            let args = [("code", code.into()), ("min", min.to_string().into()), ("max", max.to_string().into())];
+            say(lang, "cli-catalog-inverted-limits", &args);
+            return Ok(ExitCode::from(2));
+        }
+        Err(error) => {
+            say(lang, "cli-catalog-override-invalid", &[("cause", error.to_string().into())]);
+            return Ok(ExitCode::from(2));
+        }
     }
 
     store.put_service_override(&merged).await?;
