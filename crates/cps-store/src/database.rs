@@ -68,10 +68,6 @@ pub struct Store {
     write_lock: Option<WriteLock>,
 }
 
-/// A future returned by a PostgreSQL write job, borrowing its connection.
-pub(crate) type JobFuture<'c, T> =
-    std::pin::Pin<Box<dyn std::future::Future<Output = Result<T, StoreError>> + Send + 'c>>;
-
 /// A write transaction that holds the process's SQLite write lock, if any,
 /// until it ends. It dereferences to its connection.
 pub(crate) struct WriteTransaction {
@@ -139,20 +135,6 @@ impl Store {
             Some(lock) => Some(lock.clone().lock_owned().await),
             None => None,
         }
-    }
-
-    /// Runs a hot write on PostgreSQL in its own transaction and returns its
-    /// result once committed. SQLite's hot writes go through the
-    /// [`SqliteWriter`] instead.
-    pub(crate) async fn write<T, F>(&self, job: F) -> Result<T, StoreError>
-    where
-        T: Send + 'static,
-        F: for<'c> FnOnce(&'c mut sqlx::AnyConnection) -> JobFuture<'c, T> + Send + 'static,
-    {
-        let mut transaction = self.writer.begin().await?;
-        let value = job(&mut transaction).await?;
-        transaction.commit().await?;
-        Ok(value)
     }
 
     /// The clause that locks selected rows until the transaction ends:

@@ -73,24 +73,6 @@ pub(crate) async fn post(
     insert_posting(connection, kind, from_account, to_account, amount, operation_id, now_ms).await
 }
 
-/// Takes `amount` from the client's float only if the float covers it, in
-/// one statement that checks and changes the balance. Returns the new float,
-/// or `None` when it does not cover the amount and nothing changed.
-pub(crate) async fn debit_float_if_covered(
-    connection: &mut AnyConnection,
-    client_id: &str,
-    amount: Money,
-) -> Result<Option<Money>, StoreError> {
-    let cents: Option<i64> = sqlx::query_scalar(
-        "UPDATE accounts SET balance_cents = balance_cents - $1 WHERE id = $2 AND balance_cents >= $1 RETURNING balance_cents",
-    )
-    .bind(amount.cents())
-    .bind(float_account(client_id))
-    .fetch_optional(&mut *connection)
-    .await?;
-    Ok(cents.map(Money::from_cents))
-}
-
 /// Adds `amount` (negative to subtract) to an account and returns its new
 /// balance. Half of a posting: the caller changes the other account and
 /// records the posting in the same transaction.

@@ -16,6 +16,7 @@ mod migrate;
 mod nonces;
 mod operations;
 mod overrides;
+mod postgres_hot_writes;
 mod refunds;
 mod reports;
 mod sqlite_hot_writes;

@@ -41,6 +41,11 @@ const POSTGRES_MIGRATIONS: &[Migration] = &[
         name: "operator tools",
         sql: include_str!("../migrations/postgres/0004_operator_tools.sql"),
     },
+    Migration {
+        version: 5,
+        name: "hot write functions",
+        sql: include_str!("../migrations/postgres/0005_hot_write_functions.sql"),
+    },
 ];
 
 /// The key of the PostgreSQL advisory lock held while migrating.

@@ -23,22 +23,18 @@ impl Store {
                 })
                 .await;
         }
-        self.write(move |connection| {
-            Box::pin(async move {
-                let result = sqlx::query(
-                    "INSERT INTO request_nonces (api_key, nonce, signature, seen_at_ms) VALUES ($1, $2, $3, $4)
-                     ON CONFLICT DO NOTHING",
-                )
-                .bind(api_key)
-                .bind(nonce)
-                .bind(signature)
-                .bind(now_ms)
-                .execute(&mut *connection)
-                .await?;
-                Ok(result.rows_affected() == 1)
-            })
-        })
-        .await
+        // On PostgreSQL the insert is one statement in its own transaction.
+        let result = sqlx::query(
+            "INSERT INTO request_nonces (api_key, nonce, signature, seen_at_ms) VALUES ($1, $2, $3, $4)
+             ON CONFLICT DO NOTHING",
+        )
+        .bind(api_key)
+        .bind(nonce)
+        .bind(signature)
+        .bind(now_ms)
+        .execute(&self.writer)
+        .await?;
+        Ok(result.rows_affected() == 1)
     }
 
     /// Deletes nonce records seen before `cutoff_ms`. Keep records for at

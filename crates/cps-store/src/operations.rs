@@ -3,12 +3,9 @@
 use cps_domain::{ClientId, Money, OperationId, OperationStatus, ServiceId, ServiceNumber};
 use sqlx::{AnyConnection, Row};
 
-use crate::clients::{float_account, payable_account, reserved_account};
 use crate::database::Store;
 use crate::error::StoreError;
-use crate::ledger::{self, PostingKind};
-use crate::sqlite_hot_writes;
-use crate::webhooks::{self, WebhookEvent};
+use crate::{postgres_hot_writes, sqlite_hot_writes};
 
 /// A payment accepted for processing, before anything is stored.
 #[derive(Clone, Debug)]
@@ -45,6 +42,32 @@ pub struct OperationRecord {
     pub refund_reason: Option<String>,
 }
 
+impl OperationRecord {
+    /// The record of a payment just accepted: `pending`, answered by no one
+    /// yet, created at `now_ms`.
+    pub(crate) fn new_pending(id: OperationId, new: &NewOperation, now_ms: i64) -> OperationRecord {
+        OperationRecord {
+            id,
+            client_id: new.client_id.clone(),
+            reference: new.reference.clone(),
+            service_id: new.service_id,
+            number: new.number.clone(),
+            amount: new.amount,
+            status: OperationStatus::Pending,
+            provider_reference: None,
+            reject_reason: None,
+            answered: false,
+            created_at_ms: now_ms,
+            completed_at_ms: None,
+            settle_attempts: 0,
+            last_settle_error: None,
+            needs_operator: false,
+            refunded_at_ms: None,
+            refund_reason: None,
+        }
+    }
+}
+
 /// The result of trying to store a payment and reserve its amount.
 #[derive(Clone, Debug)]
 pub enum ReserveOutcome {
@@ -76,8 +99,7 @@ impl Store {
         if let Some(writer) = &self.sqlite_writer {
             return writer.write(move |connection| sqlite_hot_writes::reserve(connection, &new)).await;
         }
-        let lock = self.lock_rows();
-        self.write(move |connection| Box::pin(async move { reserve_in(connection, &new, lock).await })).await
+        postgres_hot_writes::reserve(&self.writer, &new).await
     }
 
     /// Moves a `pending` operation to its final state with the matching
@@ -96,10 +118,7 @@ impl Store {
                 .write(move |connection| sqlite_hot_writes::finalize(connection, &operation_id, &finalization, &cause))
                 .await;
         }
-        self.write(move |connection| {
-            Box::pin(async move { finalize_in(connection, &operation_id, &finalization, &cause).await })
-        })
-        .await
+        postgres_hot_writes::finalize(&self.writer, &operation_id, &finalization, &cause).await
     }
 
     /// Records that the request which created the operation has answered, so
@@ -109,17 +128,12 @@ impl Store {
             let operation_id = operation_id.clone();
             return writer.write(move |connection| sqlite_hot_writes::mark_answered(connection, &operation_id)).await;
         }
-        let operation_id = operation_id.to_string();
-        self.write(move |connection| {
-            Box::pin(async move {
-                sqlx::query("UPDATE operations SET answered = 1 WHERE id = $1 AND answered = 0")
-                    .bind(operation_id)
-                    .execute(&mut *connection)
-                    .await?;
-                Ok(())
-            })
-        })
-        .await
+        let _lock = self.lock_writes().await;
+        sqlx::query("UPDATE operations SET answered = 1 WHERE id = $1 AND answered = 0")
+            .bind(operation_id.as_str())
+            .execute(&self.writer)
+            .await?;
+        Ok(())
     }
 
     pub async fn find_operation_by_reference(
@@ -250,153 +264,6 @@ impl Store {
             .await?;
         rows.iter().map(operation_from_row).collect()
     }
-}
-
-async fn reserve_in(
-    connection: &mut AnyConnection,
-    new: &NewOperation,
-    lock: &str,
-) -> Result<ReserveOutcome, StoreError> {
-    let client_id = new.client_id.as_str();
-
-    // On PostgreSQL, lock the client's float row first, so other payments of
-    // this client wait and no one inserts the same reference between the
-    // check and the insert. On SQLite (`lock` is empty) the transaction
-    // already holds the database's only write lock.
-    if !lock.is_empty() {
-        ledger::lock_float(&mut *connection, client_id, lock).await?;
-    }
-    if let Some(reference) = &new.reference {
-        if let Some(existing) = select_by_reference(&mut *connection, client_id, reference).await? {
-            return Ok(ReserveOutcome::ReferenceExists(existing));
-        }
-    }
-    let Some(float) = ledger::debit_float_if_covered(&mut *connection, client_id, new.amount).await? else {
-        let float = ledger::float_balance(&mut *connection, client_id).await?;
-        return Ok(ReserveOutcome::InsufficientFunds { float });
-    };
-
-    let now = crate::now_ms();
-    let operation = OperationRecord {
-        id: OperationId::generate(),
-        client_id: new.client_id.clone(),
-        reference: new.reference.clone(),
-        service_id: new.service_id,
-        number: new.number.clone(),
-        amount: new.amount,
-        status: OperationStatus::Pending,
-        provider_reference: None,
-        reject_reason: None,
-        answered: false,
-        created_at_ms: now,
-        completed_at_ms: None,
-        settle_attempts: 0,
-        last_settle_error: None,
-        needs_operator: false,
-        refunded_at_ms: None,
-        refund_reason: None,
-    };
-    insert_operation(&mut *connection, &operation).await?;
-    let (from, to) = (float_account(client_id), reserved_account(client_id));
-    ledger::add_to_account(&mut *connection, &to, new.amount.cents()).await?;
-    ledger::insert_posting(
-        &mut *connection,
-        PostingKind::Reserve,
-        &from,
-        &to,
-        new.amount,
-        Some(operation.id.as_str()),
-        now,
-    )
-    .await?;
-    insert_event(&mut *connection, operation.id.as_str(), OperationStatus::Pending, "accepted", now).await?;
-
-    Ok(ReserveOutcome::Reserved { operation, float })
-}
-
-async fn finalize_in(
-    connection: &mut AnyConnection,
-    operation_id: &OperationId,
-    finalization: &Finalization,
-    cause: &str,
-) -> Result<(OperationRecord, Money), StoreError> {
-    let now = crate::now_ms();
-    let (status, provider_reference, reject_reason) = match finalization {
-        Finalization::Approved { provider_reference } => {
-            (OperationStatus::Approved, Some(provider_reference.as_str()), None)
-        }
-        Finalization::Rejected { reason } => (OperationStatus::Rejected, None, Some(reason.as_str())),
-    };
-
-    // Only a pending operation changes. On PostgreSQL the update locks the
-    // row, so a second finalizer waits, then finds it final and posts nothing.
-    let updated = sqlx::query(&format!(
-        "UPDATE operations SET status = $1, provider_reference = $2, reject_reason = $3, completed_at_ms = $4, answered = 1
-         WHERE id = $5 AND status = 'pending'
-         RETURNING {OPERATION_COLUMNS}"
-    ))
-    .bind(status.as_str())
-    .bind(provider_reference)
-    .bind(reject_reason)
-    .bind(now)
-    .bind(operation_id.as_str())
-    .fetch_optional(&mut *connection)
-    .await?;
-    let Some(row) = updated else {
-        let operation = select_by_id(&mut *connection, operation_id.as_str()).await?;
-        let float = ledger::float_balance(&mut *connection, operation.client_id.as_str()).await?;
-        return Ok((operation, float));
-    };
-    let operation = operation_from_row(&row)?;
-    let client_id = operation.client_id.as_str();
-
-    let reserved = reserved_account(client_id);
-    ledger::add_to_account(&mut *connection, &reserved, -operation.amount.cents()).await?;
-    let (kind, to_account) = match status {
-        OperationStatus::Approved => (PostingKind::Capture, payable_account(client_id)),
-        _ => (PostingKind::Release, float_account(client_id)),
-    };
-    let to_balance = ledger::add_to_account(&mut *connection, &to_account, operation.amount.cents()).await?;
-    ledger::insert_posting(
-        &mut *connection,
-        kind,
-        &reserved,
-        &to_account,
-        operation.amount,
-        Some(operation_id.as_str()),
-        now,
-    )
-    .await?;
-    insert_event(&mut *connection, operation_id.as_str(), status, cause, now).await?;
-    let event = match status {
-        OperationStatus::Approved => WebhookEvent::Approved,
-        _ => WebhookEvent::Rejected,
-    };
-    webhooks::enqueue_in(&mut *connection, &operation, event, now).await?;
-
-    let float = match kind {
-        PostingKind::Release => to_balance,
-        _ => ledger::float_balance(&mut *connection, client_id).await?,
-    };
-    Ok((operation, float))
-}
-
-async fn insert_operation(connection: &mut AnyConnection, operation: &OperationRecord) -> Result<(), StoreError> {
-    sqlx::query(
-        "INSERT INTO operations (id, client_id, reference, service_id, number, amount_cents, status, created_at_ms)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
-    )
-    .bind(operation.id.as_str())
-    .bind(operation.client_id.as_str())
-    .bind(operation.reference.as_deref())
-    .bind(operation.service_id)
-    .bind(operation.number.as_str())
-    .bind(operation.amount.cents())
-    .bind(operation.status.as_str())
-    .bind(operation.created_at_ms)
-    .execute(&mut *connection)
-    .await?;
-    Ok(())
 }
 
 pub(crate) async fn insert_event(

@@ -54,25 +54,7 @@ pub(crate) fn reserve(connection: &Connection, new: &NewOperation) -> Result<Res
     };
 
     let now = crate::now_ms();
-    let operation = OperationRecord {
-        id: OperationId::generate(),
-        client_id: new.client_id.clone(),
-        reference: new.reference.clone(),
-        service_id: new.service_id,
-        number: new.number.clone(),
-        amount: new.amount,
-        status: OperationStatus::Pending,
-        provider_reference: None,
-        reject_reason: None,
-        answered: false,
-        created_at_ms: now,
-        completed_at_ms: None,
-        settle_attempts: 0,
-        last_settle_error: None,
-        needs_operator: false,
-        refunded_at_ms: None,
-        refund_reason: None,
-    };
+    let operation = OperationRecord::new_pending(OperationId::generate(), new, now);
     connection
         .prepare_cached(
             "INSERT INTO operations (id, client_id, reference, service_id, number, amount_cents, status, created_at_ms)
