@@ -21,7 +21,7 @@ pub use clients::{ClientRecord, ClientSummary, NewClient};
 pub use database::{Backend, PoolConfig, Store};
 pub use error::StoreError;
 pub use ledger::LedgerCheck;
-pub use operations::{Finalization, NewOperation, OperationRecord, ReserveOutcome, SettleAttempt};
+pub use operations::{Finalization, NewOperation, OperationRecord, PendingSummary, ReserveOutcome, SettleAttempt};
 
 /// Milliseconds since the Unix epoch, the time unit of every stored timestamp.
 pub fn now_ms() -> i64 {
