@@ -5,13 +5,16 @@
 //! 5xx never carries internal detail: the cause is logged, not sent.
 
 use std::sync::Arc;
+use std::time::Duration;
 
-use axum::http::StatusCode;
+use axum::http::header::{CONTENT_TYPE, RETRY_AFTER};
+use axum::http::{HeaderName, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use cps_i18n::{message, Lang};
 use serde_json::{json, Map, Value};
 
 use crate::context::RequestContext;
+use crate::rate_limit::RateLimit;
 
 /// A message key with its arguments, formatted in the request's language.
 #[derive(Clone, Debug)]
@@ -84,11 +87,13 @@ pub(crate) struct ApiError {
     errors: Vec<FieldError>,
     /// Extra members of the problem document (`stringToSign`, `operation`).
     members: Map<String, Value>,
+    /// Extra response headers (`Retry-After`).
+    headers: Vec<(HeaderName, HeaderValue)>,
 }
 
 impl ApiError {
     pub fn new(status: StatusCode, code: &'static str, detail: Message) -> ApiError {
-        ApiError { status, code, detail, errors: Vec::new(), members: Map::new() }
+        ApiError { status, code, detail, errors: Vec::new(), members: Map::new(), headers: Vec::new() }
     }
 
     /// An error about one field: the field entry repeats the detail.
@@ -108,6 +113,11 @@ impl ApiError {
 
     pub fn with_member(mut self, name: &str, value: Value) -> ApiError {
         self.members.insert(name.to_string(), value);
+        self
+    }
+
+    pub fn with_header(mut self, name: HeaderName, value: HeaderValue) -> ApiError {
+        self.headers.push((name, value));
         self
     }
 
@@ -139,6 +149,18 @@ impl ApiError {
 
     pub fn bad_request(code: &'static str, field: &str, detail: Message) -> ApiError {
         ApiError::for_field(StatusCode::BAD_REQUEST, code, field, detail)
+    }
+
+    /// A 429 for a client over its rate limit, with `Retry-After` in whole
+    /// seconds.
+    pub fn rate_limited(limit: RateLimit, retry_after_secs: u64) -> ApiError {
+        let per_second = Duration::from_secs(1).as_nanos() / limit.refill_interval.as_nanos().max(1);
+        let detail = Message::new("rate-limited-detail")
+            .arg("perSecond", per_second)
+            .arg("burst", limit.burst)
+            .arg("retryAfter", retry_after_secs);
+        ApiError::new(StatusCode::TOO_MANY_REQUESTS, "RATE_LIMITED", detail)
+            .with_header(RETRY_AFTER, HeaderValue::from(retry_after_secs))
     }
 
     /// Logs an internal failure with its cause chain and hides it from the
@@ -176,9 +198,11 @@ impl ApiError {
 
         let body = serde_json::to_vec(&Value::Object(document)).unwrap_or_default();
         let mut response = (self.status, body).into_response();
-        response
-            .headers_mut()
-            .insert(axum::http::header::CONTENT_TYPE, axum::http::HeaderValue::from_static("application/problem+json"));
+        let headers = response.headers_mut();
+        headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/problem+json"));
+        for (name, value) in &self.headers {
+            headers.insert(name.clone(), value.clone());
+        }
         response
     }
 }

@@ -83,3 +83,5 @@ biller-timeout-title = Biller timed out
 biller-timeout-detail = The biller of { $service } did not answer in time. Try again later.
 internal-error-title = Internal error
 internal-error-detail = The server failed to process the request. Retry later, quoting the request id { $requestId } if it persists.
+rate-limited-title = Too many requests
+rate-limited-detail = This client sent more requests than its limit of { $perSecond } per second with bursts of { $burst }. Retry after { $retryAfter } seconds, with a new api-nonce and signature.

@@ -83,3 +83,5 @@ biller-timeout-title = El proveedor no respondió a tiempo
 biller-timeout-detail = El proveedor de { $service } no respondió a tiempo. Intente más tarde.
 internal-error-title = Error interno
 internal-error-detail = El servidor no pudo procesar la solicitud. Reintente más tarde e indique el id de solicitud { $requestId } si el problema continúa.
+rate-limited-title = Demasiadas solicitudes
+rate-limited-detail = Este cliente envió más solicitudes que su límite de { $perSecond } por segundo con ráfagas de { $burst }. Reintente dentro de { $retryAfter } segundos, con un api-nonce y una firma nuevos.
