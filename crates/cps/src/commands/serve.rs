@@ -5,7 +5,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
-use cps_api::{Server, ServerConfig};
+use cps_api::{RateLimit, Server, ServerConfig};
 use cps_billers::Biller;
 use cps_domain::{Catalog, Money};
 use cps_i18n::Lang;
@@ -22,7 +22,7 @@ const DEMO_CLIENT_NAME: &str = "demo";
 const DEMO_FLOAT_CENTS: i64 = 100_000_000;
 
 pub async fn run(args: ServeArgs, lang: Lang) -> anyhow::Result<ExitCode> {
-    init_logging();
+    crate::logging::init(args.log_format);
 
     let biller_deadline = Duration::from_millis(args.biller.biller_timeout_ms);
     let settle_after = Duration::from_millis(args.settle_after_ms);
@@ -44,9 +44,14 @@ pub async fn run(args: ServeArgs, lang: Lang) -> anyhow::Result<ExitCode> {
         listen: args.listen,
         nonce_window: Duration::from_secs(args.nonce_window_secs),
         biller_deadline,
+        rate_limit: RateLimit::per_second(args.rate_limit_per_second, args.rate_limit_burst),
+        metrics_listen: args.metrics_listen,
         ..ServerConfig::default()
     };
-    let server = Server::bind(config, store.clone(), Arc::new(catalog), biller.clone()).await?;
+    let server = Server::bind(config, store.clone(), Arc::new(catalog), biller).await?;
+    // The settler calls the biller through the server's wrapper, so its
+    // calls show in the same spans and metrics.
+    let biller = server.biller();
 
     let settler_config = SettlerConfig {
         settle_after,
@@ -63,13 +68,6 @@ pub async fn run(args: ServeArgs, lang: Lang) -> anyhow::Result<ExitCode> {
     store.close().await;
     served?;
     Ok(ExitCode::SUCCESS)
-}
-
-/// Logs go to stderr, filtered by `RUST_LOG` (default `info`).
-pub(super) fn init_logging() {
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info,sqlx=warn".into());
-    let colored = std::io::IsTerminal::is_terminal(&std::io::stderr());
-    tracing_subscriber::fmt().with_env_filter(filter).with_ansi(colored).with_writer(std::io::stderr).init();
 }
 
 fn load_catalog(path: Option<&std::path::Path>) -> anyhow::Result<Catalog> {
