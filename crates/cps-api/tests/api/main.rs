@@ -7,4 +7,6 @@ mod auth;
 mod catalog;
 mod errors;
 mod inputs;
+mod observability;
 mod pay;
+mod rate_limit;
