@@ -8,7 +8,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use axum::http::header::{CONTENT_TYPE, RETRY_AFTER};
-use axum::http::{HeaderName, HeaderValue, StatusCode};
+use axum::http::{HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use cps_i18n::{message, Lang};
 use serde_json::{json, Map, Value};
@@ -87,13 +87,15 @@ pub(crate) struct ApiError {
     errors: Vec<FieldError>,
     /// Extra members of the problem document (`stringToSign`, `operation`).
     members: Map<String, Value>,
-    /// Extra response headers (`Retry-After`).
-    headers: Vec<(HeaderName, HeaderValue)>,
+    /// The `Retry-After` header of a 429, in seconds. A plain number rather
+    /// than a header list keeps this type small, because every fallible step
+    /// of a request returns it.
+    retry_after_secs: Option<u32>,
 }
 
 impl ApiError {
     pub fn new(status: StatusCode, code: &'static str, detail: Message) -> ApiError {
-        ApiError { status, code, detail, errors: Vec::new(), members: Map::new(), headers: Vec::new() }
+        ApiError { status, code, detail, errors: Vec::new(), members: Map::new(), retry_after_secs: None }
     }
 
     /// An error about one field: the field entry repeats the detail.
@@ -113,11 +115,6 @@ impl ApiError {
 
     pub fn with_member(mut self, name: &str, value: Value) -> ApiError {
         self.members.insert(name.to_string(), value);
-        self
-    }
-
-    pub fn with_header(mut self, name: HeaderName, value: HeaderValue) -> ApiError {
-        self.headers.push((name, value));
         self
     }
 
@@ -151,16 +148,17 @@ impl ApiError {
         ApiError::for_field(StatusCode::BAD_REQUEST, code, field, detail)
     }
 
-    /// A 429 for a client over its rate limit, with `Retry-After` in whole
+    /// Builds a 429 for a client over its rate limit, with `Retry-After` in whole
     /// seconds.
-    pub fn rate_limited(limit: RateLimit, retry_after_secs: u64) -> ApiError {
+    pub fn rate_limited(limit: RateLimit, retry_after_secs: u32) -> ApiError {
         let per_second = Duration::from_secs(1).as_nanos() / limit.refill_interval.as_nanos().max(1);
         let detail = Message::new("rate-limited-detail")
             .arg("perSecond", per_second)
             .arg("burst", limit.burst)
             .arg("retryAfter", retry_after_secs);
-        ApiError::new(StatusCode::TOO_MANY_REQUESTS, "RATE_LIMITED", detail)
-            .with_header(RETRY_AFTER, HeaderValue::from(retry_after_secs))
+        let mut error = ApiError::new(StatusCode::TOO_MANY_REQUESTS, "RATE_LIMITED", detail);
+        error.retry_after_secs = Some(retry_after_secs);
+        error
     }
 
     /// Logs an internal failure with its cause chain and hides it from the
@@ -200,8 +198,8 @@ impl ApiError {
         let mut response = (self.status, body).into_response();
         let headers = response.headers_mut();
         headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/problem+json"));
-        for (name, value) in &self.headers {
-            headers.insert(name.clone(), value.clone());
+        if let Some(seconds) = self.retry_after_secs {
+            headers.insert(RETRY_AFTER, HeaderValue::from(seconds));
         }
         response
     }

@@ -27,7 +27,7 @@ impl RateLimit {
 }
 
 /// The token buckets of every client seen since start-up, keyed by client id.
-/// Only authenticated clients get a bucket, so the map holds at most one
+/// Only authenticated clients get a bucket, so the map contains at most one
 /// entry per client in the store.
 #[derive(Debug)]
 pub(crate) struct RateLimiter {
@@ -69,9 +69,9 @@ impl RateLimiter {
 
 /// Whole seconds for a `Retry-After` header, rounded up and at least 1, so a
 /// client that waits that long finds a token.
-pub(crate) fn retry_after_secs(wait: Duration) -> u64 {
+pub(crate) fn retry_after_secs(wait: Duration) -> u32 {
     let whole = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
-    whole.max(1)
+    u32::try_from(whole).unwrap_or(u32::MAX).max(1)
 }
 
 #[cfg(test)]

@@ -40,8 +40,8 @@ pub struct ServerConfig {
     /// Requests each authenticated client may make; `None` turns the limit
     /// off.
     pub rate_limit: Option<RateLimit>,
-    /// Where to serve `GET /metrics` instead of the public address, such as
-    /// an address only Prometheus reaches. `None` serves it on `listen`.
+    /// Address of a separate listener for `GET /metrics`, such as one only
+    /// Prometheus reaches. `None` serves it on `listen`.
     pub metrics_listen: Option<SocketAddr>,
 }
 
@@ -113,12 +113,12 @@ impl Server {
         self.listener.local_addr().expect("a bound listener has an address")
     }
 
-    /// The address of the separate metrics listener, when configured.
+    /// Returns the address of the separate metrics listener, when configured.
     pub fn metrics_addr(&self) -> Option<SocketAddr> {
         self.metrics.as_ref().map(|(listener, _)| listener.local_addr().expect("a bound listener has an address"))
     }
 
-    /// The biller as the server calls it, with spans and metrics around each
+    /// Returns the biller as the server calls it, with spans and metrics around each
     /// call. A settler given this biller shows its calls in the same metrics.
     pub fn biller(&self) -> Arc<dyn Biller> {
         self.biller.clone()

@@ -78,8 +78,9 @@ impl HttpBiller {
     }
 }
 
-/// The error without its URL: a balance query's URL contains the subscriber
-/// number, and the error text ends up in logs and stored settle errors.
+/// Converts a transport error, dropping its URL: a balance query's URL
+/// contains the subscriber number, and the error text ends up in logs and in
+/// stored settle errors.
 fn transport_error(error: reqwest::Error) -> BillerError {
     if error.is_timeout() {
         BillerError::Timeout

@@ -2,7 +2,7 @@
 
 use std::io::IsTerminal;
 
-/// How log lines are written.
+/// Format of log lines.
 #[derive(clap::ValueEnum, Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub enum LogFormat {
     // Plain comments, not doc comments: clap would show doc comments in the

@@ -31,7 +31,7 @@ struct Sent {
     signature: String,
 }
 
-/// POSTs `body` to `path`, signed with `secret`, and reads the whole answer.
+/// POSTs `body` to `path`, signed with `secret`, and reads the whole response.
 async fn post_signed(client: &Client, base_url: &str, path: &str, body: &str, secret: &str) -> Sent {
     let nonce = next_nonce();
     let signature = cps_api::sign(secret, &format!("{path}{nonce}{body}"));
@@ -133,7 +133,7 @@ fn parse_lines(lines: &[String]) -> Vec<Value> {
         .collect()
 }
 
-/// The value of field `name` in the line's request span, from its span list.
+/// Returns field `name` of the line's request span, from its span list.
 fn request_field<'a>(line: &'a Value, name: &str) -> Option<&'a str> {
     let spans = line["spans"].as_array()?;
     spans.iter().find(|span| span["name"] == "request").and_then(|span| span[name].as_str())

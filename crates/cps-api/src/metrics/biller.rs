@@ -11,7 +11,7 @@ use tracing::Instrument;
 use super::Metrics;
 
 /// The outcome recorded for a call whose caller stopped waiting, usually
-/// because its deadline passed, before the biller answered.
+/// because its deadline passed, before the biller responded.
 const ABANDONED: &str = "abandoned";
 
 /// Wraps a biller so each call gets its own span and is counted and timed.
@@ -95,8 +95,8 @@ fn error_outcome(error: &BillerError) -> &'static str {
 }
 
 /// Measures one call. A timer dropped before `finish` belongs to a call
-/// whose future was dropped, as `tokio::time::timeout` does at a deadline;
-/// it is recorded as abandoned, so such calls still show in the metrics.
+/// whose future was dropped, which `tokio::time::timeout` does at a deadline.
+/// Such a call is recorded as abandoned, so it still shows in the metrics.
 struct CallTimer {
     metrics: Metrics,
     call: &'static str,

@@ -91,7 +91,8 @@ impl Metrics {
         }
     }
 
-    /// Counts an answered request. `route` is the route template, such as
+    /// Counts a request once its response is ready. `route` is the route
+    /// template, such as
     /// `/cps/v2/operation/use/pay`, or [`UNMATCHED_ROUTE`].
     pub fn record_request(&self, method: &axum::http::Method, route: &str, status: u16, elapsed: Duration) {
         let method = method_label(method);
@@ -102,7 +103,7 @@ impl Metrics {
     }
 
     /// Counts a finished biller call. `call` is `pay`, `payment_status` or
-    /// `balance`; `outcome` names the answer or the failure.
+    /// `balance`; `outcome` names the biller's result or the failure.
     pub fn record_biller_call(&self, call: &'static str, outcome: &'static str, elapsed: Duration) {
         self.families.biller_calls.get_or_create(&BillerCallLabels { call, outcome }).inc();
         self.families.biller_call_duration.get_or_create(&BillerKindLabels { call }).observe(elapsed.as_secs_f64());
@@ -170,8 +171,8 @@ fn register_pending(registry: &mut Registry, pending: &PendingSnapshot) {
     );
 }
 
-/// The standard methods by name and any other as `OTHER`, so a client
-/// inventing methods cannot grow the number of series.
+/// Returns the name of a standard method, or `OTHER` for any other, so a
+/// client inventing methods cannot grow the number of series.
 fn method_label(method: &axum::http::Method) -> &'static str {
     use axum::http::Method;
     match *method {

@@ -7,9 +7,9 @@ use axum::response::IntoResponse;
 use crate::metrics::{PendingSnapshot, CONTENT_TYPE as METRICS_CONTENT_TYPE};
 use crate::state::AppState;
 
-/// Answers every metric; the pending-operation gauges come from the store
-/// at this moment. When the store cannot be read the other metrics are still
-/// answered and the failure is logged.
+/// Returns every metric. The pending-operation gauges come from the store
+/// at this moment. When the store cannot be read, the other metrics are
+/// still returned and the failure is logged.
 pub(super) async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
     let pending = match state.store.pending_summary().await {
         Ok(summary) => Some(PendingSnapshot { summary, now_ms: cps_store::now_ms() }),

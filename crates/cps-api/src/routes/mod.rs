@@ -17,8 +17,8 @@ use crate::state::AppState;
 
 const METRICS_PATH: &str = "/metrics";
 
-/// The public router. `with_metrics` adds `GET /metrics`; it is false when
-/// metrics have their own listener.
+/// Builds the public router. `with_metrics` adds `GET /metrics`, and is
+/// false when metrics have their own listener.
 pub(crate) fn router(state: AppState, with_metrics: bool) -> Router {
     let api = Router::new()
         .route("/operation/use/pay", post(pay::pay))
@@ -36,7 +36,7 @@ pub(crate) fn router(state: AppState, with_metrics: bool) -> Router {
     router.fallback(not_found).with_state(state)
 }
 
-/// The router of the separate metrics listener: `GET /metrics` only.
+/// Builds the router of the separate metrics listener: `GET /metrics` only.
 pub(crate) fn metrics_router(state: AppState) -> Router {
     Router::new().route(METRICS_PATH, get(metrics::metrics)).with_state(state)
 }

@@ -17,8 +17,8 @@ async fn scrape(app: &TestApp, base_url: &str) -> String {
     answer.text
 }
 
-/// The value of the sample named exactly `series` (name and labels), or
-/// `None` when the scrape has no such sample.
+/// Returns the value of the sample named exactly `series` (name and
+/// labels), or `None` when the scrape has no such sample.
 fn sample(text: &str, series: &str) -> Option<f64> {
     text.lines()
         .filter(|line| !line.starts_with('#'))

@@ -11,7 +11,7 @@ use crate::helpers::*;
 /// Requests each client may send at once in these tests.
 const BURST: u32 = 3;
 
-/// A server whose clients get `BURST` requests and then one token an hour,
+/// Starts a server whose clients get `BURST` requests and then one token an hour,
 /// so no token comes back while a test runs, however slow the machine.
 async fn spawn_limited_app() -> TestApp {
     let limit = RateLimit { refill_interval: Duration::from_secs(3600), burst: BURST };
@@ -131,8 +131,8 @@ async fn rate_limit_applies_before_body_checks() {
     let app = spawn_limited_app().await;
     spend_burst(&app).await;
 
-    // A body that is not JSON would be a 415; the exhausted budget answers
-    // first, as the contract orders the checks.
+    // A body that is not JSON would be a 415, but the exhausted budget is
+    // reported first, as the API's check order says.
     let nonce = nonce();
     let body = "numberService=04140000001";
     let request = app.http.post(app.url(PAY_PATH)).header("content-type", "text/plain").body(body);
