@@ -207,7 +207,7 @@ pub struct ServeArgs {
     pub metrics_listen: Option<SocketAddr>,
 
     /// cli-serve-log-format
-    #[arg(long, env = "CPS_LOG_FORMAT", value_enum, default_value_t = LogFormat::Auto)]
+    #[arg(long, env = "CPS_LOG_FORMAT", value_enum, default_value_t = LogFormat::Auto, value_name = "FORMAT")]
     pub log_format: LogFormat,
 }
 

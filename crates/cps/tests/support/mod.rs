@@ -52,6 +52,10 @@ impl Sandbox {
             .env_remove("CPS_API_SECRET")
             .env_remove("CPS_BILLER_URL")
             .env_remove("CPS_BILLERS")
+            .env_remove("CPS_LOG_FORMAT")
+            .env_remove("CPS_METRICS_LISTEN")
+            .env_remove("CPS_RATE_LIMIT_PER_SECOND")
+            .env_remove("CPS_RATE_LIMIT_BURST")
             .current_dir(self.directory.path());
         command
     }
