@@ -1,6 +1,6 @@
 //! The logs of a real `cps serve`: JSON lines at debug level that carry the
 //! request's ids and never a full subscriber number, a client secret or a
-//! request signature, whatever the request did.
+//! request signature, whatever the request did; and the choice of format.
 
 mod support;
 
@@ -206,4 +206,44 @@ async fn client_mistakes_are_not_errors() {
     assert!(errors.is_empty(), "error lines without an internal failure: {errors:?}");
     let warnings = entries.iter().filter(|entry| entry["level"] == "WARN").count();
     assert!(warnings >= 1, "the pending payment's unknown outcome is a warning");
+}
+
+/// Starts `cps serve` with `extra` arguments and stderr in a file, makes one
+/// request, and returns the lines written by then.
+async fn serve_one_request(sandbox: &Sandbox, extra: &[&str]) -> Vec<String> {
+    let log_file = sandbox.directory.path().join("format.log");
+    let mut args = vec!["serve"];
+    args.extend_from_slice(extra);
+    let mut server = sandbox.spawn_logged(&args, &[("RUST_LOG", "info")], &log_file);
+
+    // The server logs a request before it sends the response, so the line
+    // is in the file once the response arrives.
+    let live = reqwest::get(format!("{}/health/live", server.url)).await.expect("the server answers");
+    assert_eq!(live.status().as_u16(), 200);
+    server.kill();
+
+    let text = std::fs::read_to_string(&log_file).expect("log file reads");
+    text.lines().filter(|line| !line.trim().is_empty()).map(str::to_string).collect()
+}
+
+#[tokio::test]
+async fn auto_format_writes_json_to_a_file() {
+    let sandbox = Sandbox::new();
+    let lines = serve_one_request(&sandbox, &[]).await;
+
+    assert!(lines.iter().any(|line| line.contains("request finished")), "{lines:?}");
+    for line in &lines {
+        assert!(serde_json::from_str::<Value>(line).is_ok(), "not JSON with stderr in a file: {line}");
+    }
+}
+
+#[tokio::test]
+async fn text_format_writes_plain_lines() {
+    let sandbox = Sandbox::new();
+    let lines = serve_one_request(&sandbox, &["--log-format", "text"]).await;
+
+    let finished = lines.iter().find(|line| line.contains("request finished")).expect("a request line");
+    assert!(serde_json::from_str::<Value>(finished).is_err(), "JSON despite --log-format text: {finished}");
+    assert!(finished.contains("INFO"), "{finished}");
+    assert!(!finished.contains('\u{1b}'), "color codes in a file: {finished:?}");
 }
