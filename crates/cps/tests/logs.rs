@@ -1,6 +1,7 @@
-//! The logs of a real `cps serve`: JSON lines at debug level that carry the
+//! The logs of a real `cps serve`. At debug level, JSON lines carry the
 //! request's ids and never a full subscriber number, a client secret or a
-//! request signature, whatever the request did; and the choice of format.
+//! request signature, whatever the request did. `--log-format` picks JSON or
+//! text.
 
 mod support;
 
