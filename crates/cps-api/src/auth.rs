@@ -46,9 +46,24 @@ impl FromRequest<AppState> for SignedRequest {
 
         let client = authenticate(state, &parts, &body, &query).await?;
         tracing::Span::current().record("client_id", client.id.as_str());
+        check_rate_limit(state, &client)?;
 
         Ok(SignedRequest { client, headers: parts.headers, body, query })
     }
+}
+
+/// Takes a token from the client's bucket. It runs only after the signature
+/// and the nonce are accepted, so neither a forged request nor a replayed one
+/// spends a real client's budget. A rejected request has used its nonce.
+fn check_rate_limit(state: &AppState, client: &ClientRecord) -> Result<(), ApiError> {
+    let Some(limiter) = &state.rate_limiter else {
+        return Ok(());
+    };
+    limiter.acquire(client.id.as_str(), std::time::Instant::now()).map_err(|wait| {
+        let retry_after_secs = crate::rate_limit::retry_after_secs(wait);
+        tracing::info!(retry_after_secs, "client over its rate limit");
+        ApiError::rate_limited(limiter.limit(), retry_after_secs)
+    })
 }
 
 /// A body over the limit is a 413. Any other read failure, such as a client

@@ -1,7 +1,9 @@
 //! Per-request context: request id, language, tracing span, and rendering of
 //! every error as problem+json in the request's language.
 
-use axum::extract::Request;
+use std::time::Instant;
+
+use axum::extract::{MatchedPath, Request};
 use axum::http::header::{CONTENT_LANGUAGE, CONTENT_LENGTH};
 use axum::http::{HeaderValue, StatusCode};
 use axum::middleware::Next;
@@ -9,6 +11,7 @@ use axum::response::{IntoResponse, Response};
 use cps_i18n::Lang;
 use tracing::Instrument;
 
+use crate::metrics::{Metrics, UNMATCHED_ROUTE};
 use crate::problem::ApiError;
 
 /// The header that carries the request id in every response.
@@ -21,8 +24,15 @@ pub(crate) struct RequestContext {
 }
 
 /// Wraps every request: assigns its id and language, refuses a declared body
-/// over the limit before reading it, opens its span, and renders errors.
-pub(crate) async fn with_request_context(body_limit_bytes: usize, mut request: Request, next: Next) -> Response {
+/// over the limit before reading it, opens its span, renders errors, and
+/// counts the request in the metrics.
+pub(crate) async fn with_request_context(
+    body_limit_bytes: usize,
+    metrics: Metrics,
+    mut request: Request,
+    next: Next,
+) -> Response {
+    let started = Instant::now();
     let context = RequestContext {
         request_id: format!("req_{}", ulid::Ulid::new()),
         lang: Lang::from_accept_language(
@@ -32,16 +42,18 @@ pub(crate) async fn with_request_context(body_limit_bytes: usize, mut request: R
     request.extensions_mut().insert(context.clone());
 
     // The query string is left out of the span: it can carry a subscriber
-    // number.
+    // number. The client and operation ids are recorded once known.
     let span = tracing::info_span!(
         "request",
         request_id = %context.request_id,
         method = %request.method(),
         path = %request.uri().path(),
         client_id = tracing::field::Empty,
+        operation_id = tracing::field::Empty,
     );
     let method = request.method().clone();
     let path = request.uri().path().to_string();
+    let route = request.extensions().get::<MatchedPath>().map(|matched| matched.as_str().to_string());
 
     let response = if declared_length(&request).is_some_and(|length| length > body_limit_bytes as u64) {
         ApiError::payload_too_large(body_limit_bytes).into_response()
@@ -56,7 +68,10 @@ pub(crate) async fn with_request_context(body_limit_bytes: usize, mut request: R
     }
     headers.insert(CONTENT_LANGUAGE, HeaderValue::from_static(context.lang.tag()));
 
-    span.in_scope(|| tracing::info!(status = response.status().as_u16(), "request finished"));
+    let status = response.status().as_u16();
+    let elapsed = started.elapsed();
+    metrics.record_request(&method, route.as_deref().unwrap_or(UNMATCHED_ROUTE), status, elapsed);
+    span.in_scope(|| tracing::info!(status, duration_ms = elapsed.as_millis() as u64, "request finished"));
     response
 }
 

@@ -7,11 +7,14 @@
 mod auth;
 mod context;
 mod json_body;
+mod metrics;
 mod problem;
 mod query;
+mod rate_limit;
 mod routes;
 mod startup;
 mod state;
 
 pub use auth::{check_signature, sign};
-pub use startup::{Server, ServerConfig};
+pub use rate_limit::RateLimit;
+pub use startup::{Server, ServerConfig, DEFAULT_RATE_BURST, DEFAULT_RATE_PER_SECOND};

@@ -5,13 +5,16 @@
 //! 5xx never carries internal detail: the cause is logged, not sent.
 
 use std::sync::Arc;
+use std::time::Duration;
 
-use axum::http::StatusCode;
+use axum::http::header::{CONTENT_TYPE, RETRY_AFTER};
+use axum::http::{HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use cps_i18n::{message, Lang};
 use serde_json::{json, Map, Value};
 
 use crate::context::RequestContext;
+use crate::rate_limit::RateLimit;
 
 /// A message key with its arguments, formatted in the request's language.
 #[derive(Clone, Debug)]
@@ -84,11 +87,15 @@ pub(crate) struct ApiError {
     errors: Vec<FieldError>,
     /// Extra members of the problem document (`stringToSign`, `operation`).
     members: Map<String, Value>,
+    /// The `Retry-After` header of a 429, in seconds. A plain number rather
+    /// than a header list keeps this type small, because every fallible step
+    /// of a request returns it.
+    retry_after_secs: Option<u32>,
 }
 
 impl ApiError {
     pub fn new(status: StatusCode, code: &'static str, detail: Message) -> ApiError {
-        ApiError { status, code, detail, errors: Vec::new(), members: Map::new() }
+        ApiError { status, code, detail, errors: Vec::new(), members: Map::new(), retry_after_secs: None }
     }
 
     /// An error about one field: the field entry repeats the detail.
@@ -141,6 +148,19 @@ impl ApiError {
         ApiError::for_field(StatusCode::BAD_REQUEST, code, field, detail)
     }
 
+    /// Builds a 429 for a client over its rate limit, with `Retry-After` in whole
+    /// seconds.
+    pub fn rate_limited(limit: RateLimit, retry_after_secs: u32) -> ApiError {
+        let per_second = Duration::from_secs(1).as_nanos() / limit.refill_interval.as_nanos().max(1);
+        let detail = Message::new("rate-limited-detail")
+            .arg("perSecond", per_second)
+            .arg("burst", limit.burst)
+            .arg("retryAfter", retry_after_secs);
+        let mut error = ApiError::new(StatusCode::TOO_MANY_REQUESTS, "RATE_LIMITED", detail);
+        error.retry_after_secs = Some(retry_after_secs);
+        error
+    }
+
     /// Logs an internal failure with its cause chain and hides it from the
     /// client.
     pub fn internal(error: anyhow::Error) -> ApiError {
@@ -176,9 +196,11 @@ impl ApiError {
 
         let body = serde_json::to_vec(&Value::Object(document)).unwrap_or_default();
         let mut response = (self.status, body).into_response();
-        response
-            .headers_mut()
-            .insert(axum::http::header::CONTENT_TYPE, axum::http::HeaderValue::from_static("application/problem+json"));
+        let headers = response.headers_mut();
+        headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/problem+json"));
+        if let Some(seconds) = self.retry_after_secs {
+            headers.insert(RETRY_AFTER, HeaderValue::from(seconds));
+        }
         response
     }
 }

@@ -13,10 +13,19 @@ use cps_payments::{BalanceQuery, LiveCatalog, Payments};
 use cps_store::Store;
 use tokio::net::TcpListener;
 
+use crate::metrics::{InstrumentedBiller, Metrics};
+use crate::rate_limit::{RateLimit, RateLimiter};
 use crate::state::AppState;
 
 /// How often expired nonce records are deleted.
 const NONCE_PURGE_INTERVAL: Duration = Duration::from_secs(60);
+
+/// Requests per second each client may make by default, sustained.
+pub const DEFAULT_RATE_PER_SECOND: u32 = 100;
+
+/// Requests each client may make at once by default, above the sustained
+/// rate.
+pub const DEFAULT_RATE_BURST: u32 = 200;
 
 /// Settings of the HTTP server.
 #[derive(Clone, Debug)]
@@ -30,6 +39,12 @@ pub struct ServerConfig {
     pub biller_deadline: Duration,
     /// How often the catalog overrides are read again from the database.
     pub catalog_refresh: Duration,
+    /// Requests each authenticated client may make; `None` turns the limit
+    /// off.
+    pub rate_limit: Option<RateLimit>,
+    /// Address of a separate listener for `GET /metrics`, such as one only
+    /// Prometheus reaches. `None` serves it on `listen`.
+    pub metrics_listen: Option<SocketAddr>,
 }
 
 impl Default for ServerConfig {
@@ -40,6 +55,8 @@ impl Default for ServerConfig {
             body_limit_bytes: 16 * 1024,
             biller_deadline: Duration::from_secs(10),
             catalog_refresh: Duration::from_secs(2),
+            rate_limit: RateLimit::per_second(DEFAULT_RATE_PER_SECOND, DEFAULT_RATE_BURST),
+            metrics_listen: None,
         }
     }
 }
@@ -48,6 +65,9 @@ impl Default for ServerConfig {
 pub struct Server {
     listener: TcpListener,
     router: Router,
+    /// The separate listener of `GET /metrics`, when configured.
+    metrics: Option<(TcpListener, Router)>,
+    biller: Arc<dyn Biller>,
     store: Store,
     catalog: LiveCatalog,
     nonce_window: Duration,
@@ -55,33 +75,48 @@ pub struct Server {
 }
 
 impl Server {
-    /// Binds the listener and assembles the application.
+    /// Binds the listeners and assembles the application.
     pub async fn bind(
         config: ServerConfig,
         store: Store,
         catalog: Arc<Catalog>,
         biller: Arc<dyn Biller>,
     ) -> anyhow::Result<Server> {
-        let listener =
-            TcpListener::bind(config.listen).await.with_context(|| format!("failed to listen on {}", config.listen))?;
+        let listener = bind(config.listen).await?;
+        let metrics_listener = match config.metrics_listen {
+            Some(address) => Some(bind(address).await?),
+            None => None,
+        };
 
         let catalog = LiveCatalog::load(store.clone(), catalog).await?;
+        let metrics = Metrics::new();
+        let biller: Arc<dyn Biller> = Arc::new(InstrumentedBiller::new(biller, metrics.clone()));
         let state = AppState {
             store: store.clone(),
             catalog: catalog.clone(),
             payments: Payments::new(store.clone(), biller.clone(), config.biller_deadline),
-            balances: BalanceQuery::new(biller, config.biller_deadline),
+            balances: BalanceQuery::new(biller.clone(), config.biller_deadline),
             nonce_window: config.nonce_window,
             body_limit_bytes: config.body_limit_bytes,
+            rate_limiter: config.rate_limit.map(|limit| Arc::new(RateLimiter::new(limit))),
+            metrics,
         };
+
         let body_limit_bytes = config.body_limit_bytes;
-        let router = crate::routes::router(state).layer(axum::middleware::from_fn(move |request, next| {
-            crate::context::with_request_context(body_limit_bytes, request, next)
-        }));
+        let metrics_state = state.clone();
+        let request_metrics = state.metrics.clone();
+        let router = crate::routes::router(state, metrics_listener.is_none()).layer(axum::middleware::from_fn(
+            move |request, next| {
+                crate::context::with_request_context(body_limit_bytes, request_metrics.clone(), request, next)
+            },
+        ));
+        let metrics = metrics_listener.map(|listener| (listener, crate::routes::metrics_router(metrics_state)));
 
         Ok(Server {
             listener,
             router,
+            metrics,
+            biller,
             store,
             catalog,
             nonce_window: config.nonce_window,
@@ -93,18 +128,55 @@ impl Server {
         self.listener.local_addr().expect("a bound listener has an address")
     }
 
+    /// Returns the address of the separate metrics listener, when configured.
+    pub fn metrics_addr(&self) -> Option<SocketAddr> {
+        self.metrics.as_ref().map(|(listener, _)| listener.local_addr().expect("a bound listener has an address"))
+    }
+
+    /// Returns the biller as the server calls it, with spans and metrics around each
+    /// call. A settler given this biller shows its calls in the same metrics.
+    pub fn biller(&self) -> Arc<dyn Biller> {
+        self.biller.clone()
+    }
+
     /// Serves until `shutdown` completes, then lets running requests finish.
     pub async fn run(self, shutdown: impl Future<Output = ()> + Send + 'static) -> anyhow::Result<()> {
+        let address = self.local_addr();
         let purge = tokio::spawn(purge_nonces(self.store.clone(), self.nonce_window));
         let refresh = tokio::spawn(self.catalog.clone().run(self.catalog_refresh));
+        let (stop_sender, stop_receiver) = tokio::sync::watch::channel(false);
+        tokio::spawn(async move {
+            shutdown.await;
+            let _ = stop_sender.send(true);
+        });
 
-        tracing::info!(address = %self.local_addr(), "cps listening");
-        let served = axum::serve(self.listener, self.router).with_graceful_shutdown(shutdown).await;
+        let metrics = self.metrics.map(|(listener, router)| {
+            if let Ok(address) = listener.local_addr() {
+                tracing::info!(%address, "metrics listening");
+            }
+            let stopped = wait_for_stop(stop_receiver.clone());
+            tokio::spawn(async move { axum::serve(listener, router).with_graceful_shutdown(stopped).await })
+        });
+
+        tracing::info!(%address, "cps listening");
+        let served = axum::serve(self.listener, self.router).with_graceful_shutdown(wait_for_stop(stop_receiver)).await;
 
         purge.abort();
         refresh.abort();
+        if let Some(metrics) = metrics {
+            metrics.await.context("metrics server task failed")?.context("metrics server failed")?;
+        }
         served.context("server failed")
     }
+}
+
+async fn bind(address: SocketAddr) -> anyhow::Result<TcpListener> {
+    TcpListener::bind(address).await.with_context(|| format!("failed to listen on {address}"))
+}
+
+/// Completes once the stop signal is sent, or when its sender is gone.
+async fn wait_for_stop(mut receiver: tokio::sync::watch::Receiver<bool>) {
+    let _ = receiver.wait_for(|stopped| *stopped).await;
 }
 
 /// Deletes nonce records older than twice the window: by then any request

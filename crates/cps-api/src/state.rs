@@ -1,7 +1,11 @@
+use std::sync::Arc;
 use std::time::Duration;
 
 use cps_payments::{BalanceQuery, LiveCatalog, Payments};
 use cps_store::Store;
+
+use crate::metrics::Metrics;
+use crate::rate_limit::RateLimiter;
 
 /// What every handler shares.
 #[derive(Clone)]
@@ -14,4 +18,7 @@ pub(crate) struct AppState {
     /// How far an api-nonce may be from the server clock, either way.
     pub nonce_window: Duration,
     pub body_limit_bytes: usize,
+    /// `None` when rate limiting is off.
+    pub rate_limiter: Option<Arc<RateLimiter>>,
+    pub metrics: Metrics,
 }

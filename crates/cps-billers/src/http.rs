@@ -62,26 +62,30 @@ impl HttpBiller {
             match build().send().await {
                 Ok(response) => break response,
                 Err(error) if error.is_connect() && attempt < self.config.connect_retries => {
+                    let error = error.without_url();
                     tracing::warn!(url = %self.config.url, attempt, error = %error, "biller connection failed; retrying");
                     tokio::time::sleep(pause).await;
                     pause *= 2;
                     attempt += 1;
                 }
-                Err(error) => return Err(transport_error(&error)),
+                Err(error) => return Err(transport_error(error)),
             }
         };
 
         let status = response.status().as_u16();
-        let body = response.bytes().await.map_err(|error| transport_error(&error))?;
+        let body = response.bytes().await.map_err(transport_error)?;
         Ok((status, body.to_vec()))
     }
 }
 
-fn transport_error(error: &reqwest::Error) -> BillerError {
+/// Converts a transport error, dropping its URL: a balance query's URL
+/// contains the subscriber number, and the error text ends up in logs and in
+/// stored settle errors.
+fn transport_error(error: reqwest::Error) -> BillerError {
     if error.is_timeout() {
         BillerError::Timeout
     } else {
-        BillerError::Unavailable(error.to_string())
+        BillerError::Unavailable(error.without_url().to_string())
     }
 }
 

@@ -3,8 +3,9 @@ use std::time::Duration;
 
 use anyhow::Context;
 use cps_billers::{Biller, BillerError, PaymentOutcome, PaymentRequest};
-use cps_domain::{ClientId, Money, OperationStatus, Service, ServiceNumber};
+use cps_domain::{ClientId, Money, OperationId, OperationStatus, Service, ServiceNumber};
 use cps_store::{Finalization, NewOperation, OperationRecord, ReserveOutcome, Store};
+use tracing::Instrument;
 
 /// How long after its deadline a retry still sees an unanswered operation
 /// as in progress. Past that, the first request has died (a crash or a lost
@@ -57,10 +58,12 @@ impl Payments {
 
     /// Processes a payment. It runs in its own task, so a client that
     /// disconnects cannot stop it between the reservation and the final
-    /// state.
+    /// state. The task stays in the caller's span, so its logs carry the
+    /// request's ids.
     pub async fn pay(&self, command: PaymentCommand) -> anyhow::Result<PaymentResult> {
         let payments = self.clone();
-        tokio::spawn(async move { payments.run_payment(command).await }).await.context("payment task failed")?
+        let payment = async move { payments.run_payment(command).await }.instrument(tracing::Span::current());
+        tokio::spawn(payment).await.context("payment task failed")?
     }
 
     async fn run_payment(&self, command: PaymentCommand) -> anyhow::Result<PaymentResult> {
@@ -76,8 +79,12 @@ impl Payments {
         let operation = match reserved {
             ReserveOutcome::Reserved { operation, .. } => operation,
             ReserveOutcome::InsufficientFunds { float } => return Ok(PaymentResult::InsufficientFunds { float }),
-            ReserveOutcome::ReferenceExists(existing) => return self.answer_retry(&new_operation, existing).await,
+            ReserveOutcome::ReferenceExists(existing) => {
+                record_operation_id(&existing.id);
+                return self.answer_retry(&new_operation, existing).await;
+            }
         };
+        record_operation_id(&operation.id);
 
         let outcome = self.call_biller(&command, &operation).await;
 
@@ -149,4 +156,10 @@ impl Payments {
         let float = self.store.client_float(&existing.client_id).await.context("failed to read float")?;
         Ok(PaymentResult::Processed { operation: existing, float, replayed: true })
     }
+}
+
+/// Records the operation id on the current span. The API's request span
+/// declares an `operation_id` field for it; in other spans this does nothing.
+fn record_operation_id(operation_id: &OperationId) {
+    tracing::Span::current().record("operation_id", operation_id.as_str());
 }

@@ -29,7 +29,7 @@ pub use database::{Backend, PoolConfig, Store};
 pub use error::StoreError;
 pub use history::{HistoryPage, HistoryPosition, HistoryQuery};
 pub use ledger::LedgerCheck;
-pub use operations::{Finalization, NewOperation, OperationRecord, ReserveOutcome, SettleAttempt};
+pub use operations::{Finalization, NewOperation, OperationRecord, PendingSummary, ReserveOutcome, SettleAttempt};
 pub use refunds::RefundOutcome;
 pub use reports::ServiceTotal;
 pub use webhooks::{AttemptOutcome, DeliveryFilter, WebhookAttempt, WebhookDelivery, WebhookEvent};

@@ -87,6 +87,18 @@ pub enum Finalization {
     Rejected { reason: String },
 }
 
+/// Pending operations at one moment, for monitoring.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct PendingSummary {
+    /// Every pending operation, including those waiting for an operator.
+    pub pending: i64,
+    /// Pending operations the settler gave up on.
+    pub needs_operator: i64,
+    /// Creation time of the oldest pending operation, in Unix milliseconds;
+    /// `None` when nothing is pending.
+    pub oldest_created_at_ms: Option<i64>,
+}
+
 pub(crate) const OPERATION_COLUMNS: &str = "id, client_id, reference, service_id, number, amount_cents, status,
      provider_reference, reject_reason, answered, created_at_ms, completed_at_ms,
      settle_attempts, last_settle_error, needs_operator, refunded_at_ms, refund_reason";
@@ -234,6 +246,25 @@ impl Store {
         .fetch_one(&self.reader)
         .await?;
         Ok((row.get("settling"), row.get("flagged")))
+    }
+
+    /// Summarizes the pending operations for monitoring: how many there are,
+    /// how many wait for an operator, and when the oldest was created. Reads
+    /// only the partial index of pending operations.
+    pub async fn pending_summary(&self) -> Result<PendingSummary, StoreError> {
+        let row = sqlx::query(
+            "SELECT COUNT(*) AS pending,
+                    COUNT(CASE WHEN needs_operator = 1 THEN 1 END) AS needs_operator,
+                    MIN(created_at_ms) AS oldest_created_at_ms
+             FROM operations WHERE status = 'pending'",
+        )
+        .fetch_one(&self.reader)
+        .await?;
+        Ok(PendingSummary {
+            pending: row.try_get("pending")?,
+            needs_operator: row.try_get("needs_operator")?,
+            oldest_created_at_ms: row.try_get("oldest_created_at_ms")?,
+        })
     }
 
     pub async fn find_operation(&self, operation_id: &OperationId) -> Result<Option<OperationRecord>, StoreError> {

@@ -10,6 +10,8 @@ use std::path::PathBuf;
 use clap::{Args, CommandFactory, FromArgMatches, Parser, Subcommand};
 use cps_i18n::{message, Lang};
 
+use crate::logging::LogFormat;
+
 pub const DEFAULT_DATABASE_URL: &str = "sqlite://cps.db";
 pub const DEFAULT_URL: &str = "http://127.0.0.1:4004";
 
@@ -203,6 +205,22 @@ pub struct ServeArgs {
     /// cli-catalog-refresh-ms
     #[arg(long, env = "CPS_CATALOG_REFRESH_MS", default_value_t = 2_000, value_name = "MS")]
     pub catalog_refresh_ms: u64,
+
+    /// cli-serve-rate-limit-per-second
+    #[arg(long, env = "CPS_RATE_LIMIT_PER_SECOND", default_value_t = cps_api::DEFAULT_RATE_PER_SECOND, value_name = "N")]
+    pub rate_limit_per_second: u32,
+
+    /// cli-serve-rate-limit-burst
+    #[arg(long, env = "CPS_RATE_LIMIT_BURST", default_value_t = cps_api::DEFAULT_RATE_BURST, value_name = "N")]
+    pub rate_limit_burst: u32,
+
+    /// cli-serve-metrics-listen
+    #[arg(long, env = "CPS_METRICS_LISTEN", value_name = "ADDR")]
+    pub metrics_listen: Option<SocketAddr>,
+
+    /// cli-serve-log-format
+    #[arg(long, env = "CPS_LOG_FORMAT", value_enum, default_value_t = LogFormat::Auto, value_name = "FORMAT")]
+    pub log_format: LogFormat,
 
     #[command(flatten)]
     pub webhooks: WebhookArgs,

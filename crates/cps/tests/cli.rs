@@ -207,3 +207,48 @@ fn missing_database_file_is_reported() {
     }
     assert!(!sandbox.directory.path().join("elsewhere.db").exists(), "a command created the file");
 }
+
+#[tokio::test]
+async fn serve_applies_rate_limit_options() {
+    let sandbox = Sandbox::new();
+    let store = sandbox.store().await;
+    let client = support::create_client(&store, "limited", "100.00").await;
+    let server = sandbox.spawn(&["serve", "--rate-limit-per-second", "1", "--rate-limit-burst", "1"]);
+
+    // One token a second: all 20 payments would pass only if each waited a
+    // second for the previous one.
+    let mut codes = Vec::new();
+    for index in 0..20 {
+        let body = support::pay_body("04140000001", "1", &format!("limited-{index}"));
+        let answer = client.pay(&server.url, &body).await.expect("the server answers");
+        codes.push((answer.status, answer.body["code"].as_str().unwrap_or_default().to_string()));
+    }
+
+    assert_eq!(codes[0].0, 200, "the first payment uses the burst: {codes:?}");
+    assert!(codes.iter().any(|(status, _)| *status == 429), "no 429 in {codes:?}");
+    for (status, code) in &codes {
+        if *status == 429 {
+            assert_eq!(code, "RATE_LIMITED");
+        }
+    }
+}
+
+#[tokio::test]
+async fn serve_moves_metrics_to_their_own_address() {
+    let sandbox = Sandbox::new();
+    let store = sandbox.store().await;
+    let client = support::create_client(&store, "metrics", "100.00").await;
+    let metrics_address = format!("127.0.0.1:{}", free_port());
+    let server = sandbox.spawn(&["serve", "--metrics-listen", &metrics_address]);
+
+    let answer = client.pay(&server.url, &support::pay_body("04140000001", "10", "metered-1")).await.unwrap();
+    assert_eq!(answer.status, 200, "{answer:?}");
+
+    let public = reqwest::get(format!("{}/metrics", server.url)).await.expect("the server answers");
+    assert_eq!(public.status().as_u16(), 404);
+    let internal = reqwest::get(format!("http://{metrics_address}/metrics")).await.expect("metrics answer");
+    assert_eq!(internal.status().as_u16(), 200);
+    let text = internal.text().await.unwrap();
+    let series = r#"cps_http_requests_total{method="POST",route="/cps/v2/operation/use/pay",status="200"} 1"#;
+    assert!(text.contains(series), "{text}");
+}

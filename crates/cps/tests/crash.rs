@@ -32,10 +32,19 @@ fn float_cents(target_payments: u64) -> i64 {
 /// Hard bound on the whole load phase.
 const LOAD_TIME_LIMIT: Duration = Duration::from_secs(240);
 
-/// Server flags: a biller deadline below the simulator's timeout fault, and
-/// a settler that waits past that deadline.
-const SERVER_FLAGS: [&str; 6] =
-    ["--biller-timeout-ms", "300", "--settle-after-ms", "1000", "--settle-interval-ms", "200"];
+/// Server flags: a biller deadline below the simulator's timeout fault, a
+/// settler that waits past that deadline, and no rate limit, because this
+/// test is about load.
+const SERVER_FLAGS: [&str; 8] = [
+    "--biller-timeout-ms",
+    "300",
+    "--settle-after-ms",
+    "1000",
+    "--settle-interval-ms",
+    "200",
+    "--rate-limit-per-second",
+    "0",
+];
 
 /// A payment request and the answer it got, if any.
 #[derive(Clone, Debug)]

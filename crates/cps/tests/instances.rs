@@ -29,7 +29,8 @@ fn start_cluster(simulator_flags: &[&str], server_flags: &[&str]) -> Cluster {
     simulator_args.extend_from_slice(simulator_flags);
     let simulator = sandbox.spawn(&simulator_args);
 
-    let mut args = vec!["serve", "--biller-url", simulator.url.as_str()];
+    // No rate limit: these tests send bursts to one client.
+    let mut args = vec!["serve", "--biller-url", simulator.url.as_str(), "--rate-limit-per-second", "0"];
     args.extend_from_slice(server_flags);
     let instances = [sandbox.spawn(&args), sandbox.spawn(&args)];
     Cluster { sandbox, simulator, instances }

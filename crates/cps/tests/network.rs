@@ -10,9 +10,18 @@ use std::time::Duration;
 use cps_domain::OperationStatus;
 use support::*;
 
-/// Server flags: wait 500 ms for the biller, settle after 1 s, every 100 ms.
-const SERVER_TIMING: [&str; 6] =
-    ["--biller-timeout-ms", "500", "--settle-after-ms", "1000", "--settle-interval-ms", "100"];
+/// Server flags: wait 500 ms for the biller, settle after 1 s, every 100 ms,
+/// and no rate limit, because some cases send bursts of payments.
+const SERVER_TIMING: [&str; 8] = [
+    "--biller-timeout-ms",
+    "500",
+    "--settle-after-ms",
+    "1000",
+    "--settle-interval-ms",
+    "100",
+    "--rate-limit-per-second",
+    "0",
+];
 
 struct Setup {
     sandbox: Sandbox,

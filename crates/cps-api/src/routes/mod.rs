@@ -3,6 +3,7 @@
 mod account;
 mod balance;
 mod health;
+mod metrics;
 mod operations;
 mod pay;
 mod services;
@@ -15,7 +16,11 @@ use axum::Router;
 use crate::problem::ApiError;
 use crate::state::AppState;
 
-pub(crate) fn router(state: AppState) -> Router {
+const METRICS_PATH: &str = "/metrics";
+
+/// Builds the public router. `with_metrics` adds `GET /metrics`, and is
+/// false when metrics have their own listener.
+pub(crate) fn router(state: AppState, with_metrics: bool) -> Router {
     let api = Router::new()
         .route("/operation/use/pay", post(pay::pay))
         .route("/operation/get/balance", get(balance::balance))
@@ -25,13 +30,20 @@ pub(crate) fn router(state: AppState) -> Router {
         .route("/operations", get(operations::history))
         .route("/account", get(account::account));
 
-    Router::new()
+    let mut router = Router::new()
         .nest("/cps/v2", api.clone())
         .nest("/v2", api)
         .route("/health/live", get(health::live))
-        .route("/health/ready", get(health::ready))
-        .fallback(not_found)
-        .with_state(state)
+        .route("/health/ready", get(health::ready));
+    if with_metrics {
+        router = router.route(METRICS_PATH, get(metrics::metrics));
+    }
+    router.fallback(not_found).with_state(state)
+}
+
+/// Builds the router of the separate metrics listener: `GET /metrics` only.
+pub(crate) fn metrics_router(state: AppState) -> Router {
+    Router::new().route(METRICS_PATH, get(metrics::metrics)).with_state(state)
 }
 
 async fn not_found(request: Request) -> ApiError {

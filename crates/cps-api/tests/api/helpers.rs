@@ -19,6 +19,8 @@ pub const EXAMPLE_PAYMENT: &str = r#"{"numberService":"04243675525","idTypeServi
 
 pub struct TestApp {
     pub base_url: String,
+    /// The base URL of the separate metrics listener, when configured.
+    pub metrics_url: Option<String>,
     pub store: Store,
     pub simulator: Arc<Simulator>,
     pub http: reqwest::Client,
@@ -76,10 +78,12 @@ pub async fn spawn_app_with(float: &str, mut config: ServerConfig) -> TestApp {
         .await
         .expect("server binds");
     let base_url = format!("http://{}", server.local_addr());
+    let metrics_url = server.metrics_addr().map(|address| format!("http://{address}"));
     tokio::spawn(server.run(std::future::pending()));
 
     TestApp {
         base_url,
+        metrics_url,
         store,
         simulator,
         http: reqwest::Client::builder().timeout(Duration::from_secs(30)).build().unwrap(),

@@ -7,6 +7,8 @@ mod auth;
 mod catalog;
 mod errors;
 mod inputs;
+mod observability;
 mod operations;
 mod operator;
 mod pay;
+mod rate_limit;

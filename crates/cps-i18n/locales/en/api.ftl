@@ -84,6 +84,8 @@ biller-timeout-title = Biller timed out
 biller-timeout-detail = The biller of { $service } did not answer in time. Try again later.
 internal-error-title = Internal error
 internal-error-detail = The server failed to process the request. Retry later, quoting the request id { $requestId } if it persists.
+rate-limited-title = Too many requests
+rate-limited-detail = This client sent more requests than its limit of { $perSecond } per second with bursts of { $burst }. Retry after { $retryAfter } seconds, with a new api-nonce and signature.
 
 operation-not-found-detail = This client has no operation { $id }. Check the id or the reference you kept when paying.
 invalid-query-parameter-timestamp = The query parameter { $field } must be an RFC 3339 date and time with its offset, e.g. 2026-01-31T21:30:00-04:00; got "{ $value }". Encode a + in the offset as %2B in the URL.

@@ -84,6 +84,8 @@ biller-timeout-title = El proveedor no respondió a tiempo
 biller-timeout-detail = El proveedor de { $service } no respondió a tiempo. Intente más tarde.
 internal-error-title = Error interno
 internal-error-detail = El servidor no pudo procesar la solicitud. Reintente más tarde e indique el id de solicitud { $requestId } si el problema continúa.
+rate-limited-title = Demasiadas solicitudes
+rate-limited-detail = Este cliente envió más solicitudes que su límite de { $perSecond } por segundo con ráfagas de { $burst }. Reintente dentro de { $retryAfter } segundos, con un api-nonce y una firma nuevos.
 
 operation-not-found-detail = No existe una operación { $id } de este cliente. Revise el id o la referencia que guardó al pagar.
 invalid-query-parameter-timestamp = El parámetro de consulta { $field } debe ser una fecha y hora RFC 3339 con zona horaria, p. ej. 2026-01-31T21:30:00-04:00; se recibió «{ $value }». Codifique un + de la zona como %2B en la URL.

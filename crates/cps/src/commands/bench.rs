@@ -213,4 +213,10 @@ fn print_report(args: &BenchArgs, total: &mut ConnectionReport, elapsed: Duratio
         percentile(1.0)
     ));
     print_line(&format!("statuses: {}", statuses.join(", ")));
+    if let Some(limited) = total.statuses.get(&429) {
+        print_line(&format!(
+            "{limited} answers were 429: the server's per-client rate limit capped the load; \
+             start it with --rate-limit-per-second 0 to measure the server itself"
+        ));
+    }
 }

@@ -25,7 +25,7 @@ pub async fn run(args: BillerSimArgs, lang: Lang) -> anyhow::Result<ExitCode> {
         say(lang, "cli-sim-rates-over-one", &[]);
         return Ok(ExitCode::from(2));
     }
-    super::serve::init_logging();
+    crate::logging::init(crate::logging::LogFormat::Auto);
 
     let config = SimulatorConfig {
         latency: Duration::from_millis(args.latency_ms),

@@ -5,7 +5,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
-use cps_api::{Server, ServerConfig};
+use cps_api::{RateLimit, Server, ServerConfig};
 use cps_billers::Biller;
 use cps_domain::{Catalog, Money};
 use cps_i18n::Lang;
@@ -22,7 +22,7 @@ const DEMO_CLIENT_NAME: &str = "demo";
 const DEMO_FLOAT_CENTS: i64 = 100_000_000;
 
 pub async fn run(args: ServeArgs, lang: Lang) -> anyhow::Result<ExitCode> {
-    init_logging();
+    crate::logging::init(args.log_format);
 
     let biller_deadline = Duration::from_millis(args.biller.biller_timeout_ms);
     let settle_after = Duration::from_millis(args.settle_after_ms);
@@ -45,10 +45,15 @@ pub async fn run(args: ServeArgs, lang: Lang) -> anyhow::Result<ExitCode> {
         nonce_window: Duration::from_secs(args.nonce_window_secs),
         biller_deadline,
         catalog_refresh: Duration::from_millis(args.catalog_refresh_ms.max(100)),
+        rate_limit: RateLimit::per_second(args.rate_limit_per_second, args.rate_limit_burst),
+        metrics_listen: args.metrics_listen,
         ..ServerConfig::default()
     };
     let catalog = Arc::new(catalog);
-    let server = Server::bind(config, store.clone(), catalog.clone(), biller.clone()).await?;
+    let server = Server::bind(config, store.clone(), catalog.clone(), biller).await?;
+    // The settler calls the biller through the server's wrapper, so its
+    // calls show in the same spans and metrics.
+    let biller = server.biller();
 
     let settler_config = SettlerConfig {
         settle_after,
@@ -78,13 +83,6 @@ fn webhook_config(args: &WebhookArgs) -> WebhookConfig {
         max_attempts: args.webhook_max_attempts,
         ..WebhookConfig::default()
     }
-}
-
-/// Logs go to stderr, filtered by `RUST_LOG` (default `info`).
-pub(super) fn init_logging() {
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info,sqlx=warn".into());
-    let colored = std::io::IsTerminal::is_terminal(&std::io::stderr());
-    tracing_subscriber::fmt().with_env_filter(filter).with_ansi(colored).with_writer(std::io::stderr).init();
 }
 
 pub(super) fn load_catalog(path: Option<&std::path::Path>) -> anyhow::Result<Catalog> {

@@ -52,6 +52,10 @@ impl Sandbox {
             .env_remove("CPS_API_SECRET")
             .env_remove("CPS_BILLER_URL")
             .env_remove("CPS_BILLERS")
+            .env_remove("CPS_LOG_FORMAT")
+            .env_remove("CPS_METRICS_LISTEN")
+            .env_remove("CPS_RATE_LIMIT_PER_SECOND")
+            .env_remove("CPS_RATE_LIMIT_BURST")
             .current_dir(self.directory.path());
         command
     }
@@ -63,10 +67,27 @@ impl Sandbox {
     /// Starts `cps ARGS --listen 127.0.0.1:PORT` on a free port and waits
     /// until it accepts connections.
     pub fn spawn(&self, args: &[&str]) -> Process {
+        self.spawn_with(self.command(&[]), args, Stdio::null())
+    }
+
+    /// Like [`Sandbox::spawn`], with the environment variables `env` set and
+    /// stderr, where the logs go, written to `log_file`.
+    pub fn spawn_logged(&self, args: &[&str], env: &[(&str, &str)], log_file: &std::path::Path) -> Process {
+        let mut command = self.command(&[]);
+        command.envs(env.iter().copied());
+        let log = std::fs::File::create(log_file).expect("log file created");
+        self.spawn_with(command, args, Stdio::from(log))
+    }
+
+    fn spawn_with(&self, mut command: Command, args: &[&str], stderr: Stdio) -> Process {
         let address = format!("127.0.0.1:{}", free_port());
-        let mut full_args: Vec<&str> = args.to_vec();
-        full_args.extend_from_slice(&["--listen", &address]);
-        let child = self.command(&full_args).stdout(Stdio::null()).stderr(Stdio::null()).spawn().expect("cps starts");
+        let child = command
+            .args(args)
+            .args(["--listen", &address])
+            .stdout(Stdio::null())
+            .stderr(stderr)
+            .spawn()
+            .expect("cps starts");
 
         let deadline = Instant::now() + Duration::from_secs(30);
         while TcpStream::connect(&address).is_err() {
