@@ -362,6 +362,9 @@ pub enum CatalogCommand {
     Reset {
         /// cli-catalog-service-id
         service_id: i64,
+        /// cli-serve-catalog
+        #[arg(long, env = "CPS_CATALOG", value_name = "FILE")]
+        catalog: Option<PathBuf>,
         #[command(flatten)]
         database: DatabaseArgs,
     },

@@ -133,6 +133,8 @@ async fn catalog_overrides_checked_and_applied() {
     assert_eq!(unknown.status.code(), Some(1));
     let nothing = sandbox.cps(&["catalog", "set", "57"]);
     assert_eq!(nothing.status.code(), Some(2));
+    let unknown_reset = sandbox.cps(&["catalog", "reset", "999"]);
+    assert_eq!(unknown_reset.status.code(), Some(1), "an unknown service is named, not ignored");
 
     let mut answer = None;
     for attempt in 0..100 {

@@ -30,7 +30,9 @@ pub async fn run(command: CatalogCommand, lang: Lang) -> anyhow::Result<ExitCode
             let change = ServiceOverride { service_id, min_amount, max_amount, enabled, can_get_balance };
             set(change, catalog.as_deref(), &database, lang).await
         }
-        CatalogCommand::Reset { service_id, database } => reset(service_id, &database, lang).await,
+        CatalogCommand::Reset { service_id, catalog, database } => {
+            reset(service_id, catalog.as_deref(), &database, lang).await
+        }
     }
 }
 
@@ -144,7 +146,16 @@ async fn set(
     Ok(ExitCode::SUCCESS)
 }
 
-async fn reset(service_id: ServiceId, database: &DatabaseArgs, lang: Lang) -> anyhow::Result<ExitCode> {
+async fn reset(
+    service_id: ServiceId,
+    catalog: Option<&Path>,
+    database: &DatabaseArgs,
+    lang: Lang,
+) -> anyhow::Result<ExitCode> {
+    if super::serve::load_catalog(catalog)?.service(service_id).is_none() {
+        say(lang, "cli-catalog-unknown-service", &[("id", service_id.into())]);
+        return Ok(ExitCode::FAILURE);
+    }
     let store = super::open_existing_store(database, lang).await?;
     if store.clear_service_override(service_id).await? {
         say(lang, "cli-catalog-override-cleared", &[("id", service_id.into())]);
