@@ -1,7 +1,9 @@
 //! The router: every API route under `/cps/v2` and its `/v2` alias.
 
 mod balance;
+mod docs;
 mod health;
+pub(crate) mod openapi;
 mod operation_view;
 mod pay;
 mod services;
@@ -18,7 +20,11 @@ pub(crate) fn router(state: AppState) -> Router {
     let api = Router::new()
         .route("/operation/use/pay", post(pay::pay))
         .route("/operation/get/balance", get(balance::balance))
-        .route("/list/basic_services", get(services::list));
+        .route("/list/basic_services", get(services::list))
+        .route("/openapi.json", get(docs::openapi_json))
+        .route("/docs", get(docs::page))
+        .route("/docs/swagger-ui-bundle.js", get(docs::swagger_ui_bundle))
+        .route("/docs/swagger-ui.css", get(docs::swagger_ui_css));
 
     Router::new()
         .nest("/cps/v2", api.clone())

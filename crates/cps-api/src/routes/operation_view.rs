@@ -4,22 +4,42 @@ use cps_domain::{Catalog, Money};
 use cps_store::OperationRecord;
 use serde::Serialize;
 
+use super::openapi::{Amount, OperationStatusName};
 use crate::timestamp::format_ms;
 
-#[derive(Serialize)]
+/// A payment operation. Every member is always present; those without a
+/// value are `null`.
+#[derive(Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub(crate) struct OperationView {
+    #[schema(example = "op_01JEZ4Q7M2X9K3V8T6R5N1B0CD")]
     id: String,
+    /// The client's own id of the payment, its idempotency key.
+    #[schema(required = true, example = "pedido-7781")]
     reference: Option<String>,
+    #[schema(value_type = OperationStatusName)]
     status: &'static str,
+    #[schema(example = 57)]
     id_type_service: i64,
+    /// The service code, such as `MOVISTAR_PREPAGO`.
     service: String,
+    /// The subscriber number after normalization.
+    #[schema(example = "04243675525")]
     number_service: String,
+    #[schema(value_type = Amount)]
     amount: Money,
+    #[schema(example = "VES")]
     currency: &'static str,
+    /// The biller's reference, once it has approved.
+    #[schema(required = true)]
     provider_reference: Option<String>,
+    #[schema(format = DateTime)]
     created_at: String,
+    /// When the operation left `pending`.
+    #[schema(required = true, format = DateTime)]
     completed_at: Option<String>,
+    /// The client's available float after this answer.
+    #[schema(value_type = Amount)]
     account_balance: Money,
 }
 

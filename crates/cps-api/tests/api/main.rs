@@ -7,4 +7,5 @@ mod auth;
 mod catalog;
 mod errors;
 mod inputs;
+mod openapi;
 mod pay;
