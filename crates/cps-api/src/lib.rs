@@ -14,5 +14,5 @@ mod startup;
 mod state;
 mod timestamp;
 
-pub use auth::{check_signature, sign};
+pub use cps_signing::{check_signature, sign};
 pub use startup::{Server, ServerConfig};
