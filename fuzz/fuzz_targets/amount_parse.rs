@@ -1,6 +1,6 @@
-//! Amount parsing, both the JSON amount and the plain decimal parser: never
-//! panics, and every accepted amount prints back to text that parses to the
-//! same value.
+//! Amount parsing, both the JSON amount and the plain decimal parser. A panic
+//! fails the target, and so does an accepted amount whose printed text does
+//! not parse back to the same value.
 
 #![no_main]
 

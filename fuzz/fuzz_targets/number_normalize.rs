@@ -1,5 +1,6 @@
-//! Subscriber number normalization: never panics, yields digits only, and a
-//! normalized number normalizes to itself.
+//! Subscriber number normalization. A panic fails the target, and so does a
+//! normalized number that is empty, has a non-digit, or normalizes to
+//! something other than itself.
 
 #![no_main]
 

@@ -69,8 +69,8 @@ fuzz_target!(|data: &[u8]| {
     ));
 });
 
-/// Both payload forms are JSON objects with the parameters in URL order; the
-/// string form holds each value unchanged.
+/// Both payload forms are JSON objects with the parameters in URL order, and
+/// the string form contains each value unchanged.
 fn check_query_payloads(query: &QueryParams) {
     let entries: Vec<(&str, &str)> = query.entries().collect();
     let expected_names: Vec<&str> = entries.iter().map(|(name, _)| *name).collect();

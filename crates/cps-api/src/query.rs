@@ -1,5 +1,5 @@
 //! Query strings as handlers see them: the signing crate's parameters in URL
-//! order, plus the checks that turn bad ones into 400 answers.
+//! order, plus the checks that turn bad ones into 400 responses.
 
 use axum::http::StatusCode;
 
@@ -20,7 +20,7 @@ impl QueryParams {
         self.0.get(name)
     }
 
-    /// The parameters as the signature sees them.
+    /// The parameters that the signature payloads are built from.
     pub fn for_signature(&self) -> &cps_signing::QueryParams {
         &self.0
     }

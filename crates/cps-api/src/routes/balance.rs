@@ -14,7 +14,7 @@ use crate::problem::{ApiError, FieldError, Message};
 use crate::query;
 use crate::state::AppState;
 
-/// What a subscriber owes a biller.
+/// A subscriber's debt to a biller.
 #[derive(Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub(super) struct BalanceView {
@@ -25,7 +25,7 @@ pub(super) struct BalanceView {
     /// The subscriber number after normalization.
     #[schema(example = "02123457654")]
     number_service: String,
-    /// What the subscriber owes.
+    /// The amount the subscriber owes.
     #[schema(value_type = Amount)]
     balance: Money,
     #[schema(example = "VES")]
@@ -63,7 +63,7 @@ pub(super) struct BalanceView {
         (status = 400, description = "A parameter is missing, repeated, unknown, badly encoded, or `idTypeService` is not an integer (codes `MISSING_FIELD`, `INVALID_QUERY_PARAMETER`).", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "The service is unknown, disabled or has no balance query, the number does not fit the service, or the biller does not know the account (codes `UNKNOWN_SERVICE`, `SERVICE_DISABLED`, `INVALID_SERVICE_NUMBER`, `NUMBER_SERVICE_MISMATCH`, `BALANCE_NOT_SUPPORTED`, `ACCOUNT_NOT_FOUND`).", body = Problem, content_type = "application/problem+json"),
         (status = 502, description = "The biller failed, code `BILLER_UNAVAILABLE`.", body = Problem, content_type = "application/problem+json"),
-        (status = 504, description = "The biller did not answer in time, code `BILLER_TIMEOUT`.", body = Problem, content_type = "application/problem+json"),
+        (status = 504, description = "The biller did not respond in time, code `BILLER_TIMEOUT`.", body = Problem, content_type = "application/problem+json"),
         SignedRequestErrors,
     ),
 )]

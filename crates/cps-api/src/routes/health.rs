@@ -5,7 +5,7 @@ use serde::Serialize;
 
 use crate::state::AppState;
 
-/// The answer of a health check.
+/// The body of a health check response.
 #[derive(Serialize, utoipa::ToSchema)]
 pub(super) struct HealthStatus {
     /// `ok`, or `unavailable` when a readiness check fails.
@@ -23,7 +23,7 @@ pub(super) enum HealthStatusName {
 
 /// Liveness
 ///
-/// The process answers. No authentication, no database.
+/// The process is running. No authentication, no database.
 #[utoipa::path(
     get,
     path = "/health/live",
@@ -37,15 +37,15 @@ pub(super) async fn live() -> Json<HealthStatus> {
 
 /// Readiness
 ///
-/// The database answers. No authentication.
+/// The database responds. No authentication.
 #[utoipa::path(
     get,
     path = "/health/ready",
     operation_id = "getReadiness",
     tag = "operations",
     responses(
-        (status = 200, description = "The database answers.", body = HealthStatus),
-        (status = 503, description = "The database does not answer.", body = HealthStatus),
+        (status = 200, description = "The database responds.", body = HealthStatus),
+        (status = 503, description = "The database does not respond.", body = HealthStatus),
     ),
 )]
 pub(super) async fn ready(State(state): State<AppState>) -> (StatusCode, Json<HealthStatus>) {

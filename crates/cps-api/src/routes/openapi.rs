@@ -43,7 +43,7 @@ const AMOUNT_PATTERN: &str = r"^-?[0-9]+\.[0-9]{2}$";
 )]
 pub(crate) struct ApiDocument;
 
-/// The document serialized once, as the server sends it.
+/// Serializes the document once and returns the bytes the server sends.
 pub(crate) fn document_json() -> &'static [u8] {
     static DOCUMENT: OnceLock<Vec<u8>> = OnceLock::new();
     DOCUMENT.get_or_init(|| ApiDocument::openapi().to_json().expect("the OpenAPI document serializes").into_bytes())
@@ -138,7 +138,7 @@ pub(super) struct Problem {
     /// The HTTP status code.
     #[schema(minimum = 400, maximum = 599)]
     status: u16,
-    /// What went wrong with this request, in the request's language.
+    /// The explanation of the failure, in the request's language.
     detail: String,
     /// A stable upper-case code, such as `INVALID_AMOUNT`.
     #[schema(pattern = "^[A-Z_]+$", example = "INVALID_AMOUNT")]
@@ -171,7 +171,7 @@ pub(super) struct ProblemField {
     field: String,
     /// A stable upper-case code, such as `INVALID_AMOUNT`.
     code: String,
-    /// What is wrong with the field, in the request's language.
+    /// The explanation of the field's fault, in the request's language.
     message: String,
 }
 

@@ -38,7 +38,7 @@ pub(crate) struct OperationView {
     /// When the operation left `pending`.
     #[schema(required = true, format = DateTime)]
     completed_at: Option<String>,
-    /// The client's available float after this answer.
+    /// The client's available float after this response.
     #[schema(value_type = Amount)]
     account_balance: Money,
 }

@@ -53,8 +53,8 @@ pub(super) struct PayRequest {
     reference: Option<String>,
 }
 
-/// The amount a client may send: a JSON number or a decimal string, more
-/// than 0 and exact at 2 decimals.
+/// Builds the schema of a request amount: a JSON number or a decimal
+/// string, more than 0 and exact at 2 decimals.
 fn request_amount_schema() -> utoipa::openapi::Schema {
     use utoipa::openapi::{ObjectBuilder, OneOfBuilder, Type};
 

@@ -37,7 +37,7 @@ pub(super) struct ServiceView {
     max_amount: Money,
     #[schema(example = "VES")]
     currency: &'static str,
-    /// How subscriber numbers are written, in the request's language.
+    /// The written form of subscriber numbers, in the request's language.
     number_format: String,
     /// The regular expression a normalized number must match.
     number_pattern: String,
