@@ -58,11 +58,11 @@ pub(super) struct PayRequest {
 fn request_amount_schema() -> utoipa::openapi::Schema {
     use utoipa::openapi::{ObjectBuilder, OneOfBuilder, Type};
 
-    let number = ObjectBuilder::new()
-        .schema_type(Type::Number)
-        .exclusive_minimum(Some(0))
-        .maximum(Some(MAX_AMOUNT_UNITS))
-        .multiple_of(Some(0.01));
+    // No `multipleOf: 0.01`, because validators that divide in binary
+    // floating point would reject valid amounts such as 8.2 (8.2 / 0.01 is
+    // 819.99…). The description states the 2-decimal rule instead.
+    let number =
+        ObjectBuilder::new().schema_type(Type::Number).exclusive_minimum(Some(0)).maximum(Some(MAX_AMOUNT_UNITS));
     let string = ObjectBuilder::new().schema_type(Type::String).pattern(Some(r"^[0-9]+(\.[0-9]{1,2}0*)?$"));
     OneOfBuilder::new()
         .item(number)
