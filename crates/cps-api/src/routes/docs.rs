@@ -22,7 +22,7 @@ const ASSET_CACHE_CONTROL: &str = "public, max-age=3600";
     get,
     path = "/cps/v2/openapi.json",
     operation_id = "getOpenApiDocument",
-    tag = "operations",
+    tag = "system",
     responses((status = 200, description = "The OpenAPI document of this API.", content_type = "application/json", body = Object)),
 )]
 pub(super) async fn openapi_json() -> impl IntoResponse {

@@ -28,7 +28,7 @@ pub(super) enum HealthStatusName {
     get,
     path = "/health/live",
     operation_id = "getLiveness",
-    tag = "operations",
+    tag = "system",
     responses((status = 200, description = "The process is running.", body = HealthStatus)),
 )]
 pub(super) async fn live() -> Json<HealthStatus> {
@@ -42,7 +42,7 @@ pub(super) async fn live() -> Json<HealthStatus> {
     get,
     path = "/health/ready",
     operation_id = "getReadiness",
-    tag = "operations",
+    tag = "system",
     responses(
         (status = 200, description = "The database responds.", body = HealthStatus),
         (status = 503, description = "The database does not respond.", body = HealthStatus),

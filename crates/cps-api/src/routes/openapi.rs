@@ -1,9 +1,22 @@
 //! The OpenAPI 3.1 document of the API, generated from the handlers'
 //! `#[utoipa::path]` annotations and the response types' `ToSchema` derives.
 //!
-//! To document a new endpoint, annotate its handler with `#[utoipa::path]`
-//! (listing `SignedRequestErrors` among its responses when it takes a
-//! `SignedRequest`) and add the handler to `paths(...)` in [`ApiDocument`].
+//! To document a new endpoint:
+//!
+//! 1. Annotate its handler with `#[utoipa::path(...)]`, giving the full
+//!    `/cps/v2/...` path (the `/v2` alias is described once, in the document's
+//!    description), an `operation_id` and a `tag`. A handler that takes a
+//!    `SignedRequest` also lists
+//!    `security(("api-key" = [], "api-nonce" = [], "api-signature" = []))`
+//!    and `SignedRequestErrors` among its responses. Every other status it can
+//!    return gets its own row, with `body = Problem` and
+//!    `content_type = "application/problem+json"` for errors.
+//! 2. Add the handler to `paths(...)` in [`ApiDocument`].
+//!
+//! Response types derive `utoipa::ToSchema`; a `Money` field takes
+//! `#[schema(value_type = Amount)]`. The API test
+//! `every_documented_operation_is_routed` and `scripts/schemathesis` check
+//! the document against the running server.
 
 use std::sync::OnceLock;
 
@@ -38,7 +51,7 @@ const AMOUNT_PATTERN: &str = r"^-?[0-9]+\.[0-9]{2}$";
     tags(
         (name = "payments", description = "Paying basic services from the client's float."),
         (name = "services", description = "The service catalog and subscriber balances."),
-        (name = "operations", description = "Health checks and this document; no signature needed."),
+        (name = "system", description = "Health checks and this document; no signature needed."),
     ),
 )]
 pub(crate) struct ApiDocument;
