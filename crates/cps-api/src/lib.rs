@@ -15,6 +15,6 @@ mod routes;
 mod startup;
 mod state;
 
-pub use auth::{check_signature, sign};
+pub use cps_signing::{check_signature, sign};
 pub use rate_limit::RateLimit;
 pub use startup::{Server, ServerConfig, DEFAULT_RATE_BURST, DEFAULT_RATE_PER_SECOND};

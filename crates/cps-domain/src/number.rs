@@ -32,6 +32,8 @@ pub enum NumberError {
     ForeignCountry,
     #[error("the number is too long")]
     TooLong,
+    #[error("the number has more than one country prefix")]
+    RepeatedCountryPrefix,
 }
 
 /// A subscriber number that has been normalized and matched against its
@@ -100,6 +102,10 @@ pub fn normalize(raw: &str, kind: NumberKind) -> Result<String, NumberError> {
         NumberKind::Phone => to_national_phone(&compact)?,
         NumberKind::Account => compact,
     };
+    // `+58` or `0058` alone leaves nothing once the prefix is gone.
+    if national.is_empty() {
+        return Err(NumberError::Empty);
+    }
 
     if !national.bytes().all(|byte| byte.is_ascii_digit()) {
         return Err(NumberError::InvalidCharacters);
@@ -123,6 +129,11 @@ fn to_national_phone(compact: &str) -> Result<String, NumberError> {
     } else {
         compact
     };
+    // A second prefix would be stripped by normalizing the result again, so
+    // normalization would not be idempotent; no real number has one.
+    if without_country.len() != compact.len() && has_country_prefix(without_country) {
+        return Err(NumberError::RepeatedCountryPrefix);
+    }
 
     // A national number without its trunk 0 has 10 digits; restore the 0. The
     // form `+58 (0)424…` already carries it.
@@ -130,6 +141,12 @@ fn to_national_phone(compact: &str) -> Result<String, NumberError> {
         return Ok(format!("0{without_country}"));
     }
     Ok(without_country.to_string())
+}
+
+/// Whether `number` starts with a form of a country prefix that
+/// [`to_national_phone`] strips or rejects.
+fn has_country_prefix(number: &str) -> bool {
+    number.starts_with('+') || number.starts_with("0058") || (number.len() == 12 && number.starts_with("58"))
 }
 
 #[cfg(test)]
@@ -164,6 +181,24 @@ mod tests {
         assert_eq!(normalize("0414abc0001", NumberKind::Phone), Err(NumberError::InvalidCharacters));
         assert_eq!(normalize("04140000001'; --", NumberKind::Phone), Err(NumberError::InvalidCharacters));
         assert_eq!(normalize(&"1".repeat(65), NumberKind::Phone), Err(NumberError::TooLong));
+    }
+
+    /// Found by the `number_normalize` fuzz target.
+    #[test]
+    fn country_prefix_alone_is_empty() {
+        for raw in ["0058", " 0058", "+58", "+58 ()"] {
+            assert_eq!(normalize(raw, NumberKind::Phone), Err(NumberError::Empty), "raw {raw:?}");
+        }
+    }
+
+    /// Normalization is idempotent, as the `number_normalize` fuzz target
+    /// checks: each of these used to give a number that normalized again to
+    /// something else.
+    #[test]
+    fn repeated_country_prefix_is_rejected() {
+        for raw in ["00580058123", "+58 584243675525", "+580058"] {
+            assert_eq!(normalize(raw, NumberKind::Phone), Err(NumberError::RepeatedCountryPrefix), "raw {raw:?}");
+        }
     }
 
     #[test]

@@ -5,22 +5,40 @@ use axum::Json;
 use cps_domain::Money;
 use serde::Serialize;
 
+use super::openapi::{Amount, Problem, SignedRequestErrors};
 use crate::auth::SignedRequest;
 use crate::problem::ApiError;
 use crate::state::AppState;
 
-#[derive(Serialize)]
+/// The client's float.
+#[derive(Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub(super) struct AccountView {
     /// Available for new payments.
+    #[schema(value_type = Amount)]
     account_balance: Money,
     /// Held by payments still pending; it returns to the balance if they are
     /// rejected.
+    #[schema(value_type = Amount)]
     reserved: Money,
+    #[schema(example = "VES")]
     currency: &'static str,
+    #[schema(format = DateTime)]
     queried_at: String,
 }
 
+#[utoipa::path(
+    get,
+    path = "/cps/v2/account",
+    operation_id = "getAccount",
+    tag = "payments",
+    security(("api-key" = [], "api-nonce" = [], "api-signature" = [])),
+    responses(
+        (status = 200, description = "The client's available float and the amount reserved by pending payments.", body = AccountView),
+        (status = 400, description = "A query parameter was sent; this endpoint takes none (code `INVALID_QUERY_PARAMETER`).", body = Problem, content_type = "application/problem+json"),
+        SignedRequestErrors,
+    ),
+)]
 pub(super) async fn account(
     State(state): State<AppState>,
     request: SignedRequest,

@@ -10,6 +10,15 @@ use crate::state::AppState;
 /// Returns every metric. The pending-operation gauges come from the store
 /// at this moment. When the store cannot be read, the other metrics are
 /// still returned and the failure is logged.
+#[utoipa::path(
+    get,
+    path = "/metrics",
+    operation_id = "getMetrics",
+    tag = "system",
+    responses(
+        (status = 200, description = "Every metric in the Prometheus text format. Served on `--metrics-listen` instead when that option is set; keep it off the public proxy.", body = String, content_type = "text/plain; version=0.0.4"),
+    ),
+)]
 pub(super) async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
     let pending = match state.store.pending_summary().await {
         Ok(summary) => Some(PendingSnapshot { summary, now_ms: cps_store::now_ms() }),

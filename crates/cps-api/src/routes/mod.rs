@@ -2,8 +2,11 @@
 
 mod account;
 mod balance;
+mod docs;
 mod health;
 mod metrics;
+pub(crate) mod openapi;
+mod operation_view;
 mod operations;
 mod pay;
 mod services;
@@ -28,7 +31,11 @@ pub(crate) fn router(state: AppState, with_metrics: bool) -> Router {
         .route("/operation/{id}", get(operations::by_id))
         .route("/operation", get(operations::by_reference))
         .route("/operations", get(operations::history))
-        .route("/account", get(account::account));
+        .route("/account", get(account::account))
+        .route("/openapi.json", get(docs::openapi_json))
+        .route("/docs", get(docs::page))
+        .route("/docs/swagger-ui-bundle.js", get(docs::swagger_ui_bundle))
+        .route("/docs/swagger-ui.css", get(docs::swagger_ui_css));
 
     let mut router = Router::new()
         .nest("/cps/v2", api.clone())

@@ -11,6 +11,8 @@ use cps_payments::OperationView;
 use cps_store::{HistoryPosition, HistoryQuery, OperationRecord};
 use serde::Serialize;
 
+use super::openapi::{OperationStatusName, Problem, SignedRequestErrors};
+use super::operation_view::OperationSchema;
 use super::validation::{is_valid_reference, REFERENCE_FIELD, SERVICE_FIELD};
 use crate::auth::SignedRequest;
 use crate::problem::{ApiError, Message};
@@ -31,15 +33,32 @@ const MAX_PAGE_SIZE: u32 = 100;
 /// Marks the cursor format, so a later format can tell old cursors apart.
 const CURSOR_VERSION: &str = "1";
 
-#[derive(Serialize)]
+/// One page of the client's operations, newest first.
+#[derive(Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub(super) struct HistoryView {
+    #[schema(value_type = Vec<OperationSchema>)]
     operations: Vec<OperationView>,
     /// Pass it as `cursor` for the next page; null on the last page.
+    #[schema(required = true)]
     next_cursor: Option<String>,
 }
 
 /// `GET /cps/v2/operation/{id}`.
+#[utoipa::path(
+    get,
+    path = "/cps/v2/operation/{id}",
+    operation_id = "getOperation",
+    tag = "payments",
+    security(("api-key" = [], "api-nonce" = [], "api-signature" = [])),
+    params(("id" = String, Path, description = "The CPS operation id, `op_` and a ULID.", example = "op_01JEZ4Q7M2X9K3V8T6R5N1B0CD")),
+    responses(
+        (status = 200, description = "The operation in its current state, with the client's float now.", body = OperationSchema),
+        (status = 400, description = "A query parameter was sent; this endpoint takes none (code `INVALID_QUERY_PARAMETER`).", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "The client has no operation with this id or reference; another client's operation gets the same answer (code `NOT_FOUND`).", body = Problem, content_type = "application/problem+json"),
+        SignedRequestErrors,
+    ),
+)]
 pub(super) async fn by_id(
     State(state): State<AppState>,
     Path(id): Path<String>,
@@ -58,6 +77,20 @@ pub(super) async fn by_id(
 }
 
 /// `GET /cps/v2/operation?reference=...`.
+#[utoipa::path(
+    get,
+    path = "/cps/v2/operation",
+    operation_id = "getOperationByReference",
+    tag = "payments",
+    security(("api-key" = [], "api-nonce" = [], "api-signature" = [])),
+    params(("reference" = String, Query, description = "The client's reference of the payment.", example = "pedido-7781")),
+    responses(
+        (status = 200, description = "The operation in its current state, with the client's float now.", body = OperationSchema),
+        (status = 400, description = "`reference` is missing, invalid or repeated, or another parameter was sent (codes `MISSING_FIELD`, `INVALID_QUERY_PARAMETER`).", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "The client has no operation with this id or reference; another client's operation gets the same answer (code `NOT_FOUND`).", body = Problem, content_type = "application/problem+json"),
+        SignedRequestErrors,
+    ),
+)]
 pub(super) async fn by_reference(
     State(state): State<AppState>,
     request: SignedRequest,
@@ -82,6 +115,26 @@ pub(super) async fn by_reference(
 }
 
 /// `GET /cps/v2/operations`: newest first, one page at a time.
+#[utoipa::path(
+    get,
+    path = "/cps/v2/operations",
+    operation_id = "listOperations",
+    tag = "payments",
+    security(("api-key" = [], "api-nonce" = [], "api-signature" = [])),
+    params(
+        ("from" = Option<String>, Query, description = "Only operations created at or after this RFC 3339 instant, with its offset.", example = "2026-01-01T00:00:00-04:00"),
+        ("to" = Option<String>, Query, description = "Only operations created before this RFC 3339 instant; later than `from`.", example = "2026-02-01T00:00:00-04:00"),
+        ("status" = Option<OperationStatusName>, Query, description = "Only operations in this status."),
+        ("idTypeService" = Option<i64>, Query, description = "Only operations of this service id.", example = 57),
+        ("limit" = Option<u32>, Query, description = "Operations per page, 1 to 100; 20 by default.", minimum = 1, maximum = 100),
+        ("cursor" = Option<String>, Query, description = "The `nextCursor` of the previous page, unchanged."),
+    ),
+    responses(
+        (status = 200, description = "One page of operations, newest first.", body = HistoryView),
+        (status = 400, description = "A parameter is invalid, repeated or unknown; `errors[].field` names it (code `INVALID_QUERY_PARAMETER`).", body = Problem, content_type = "application/problem+json"),
+        SignedRequestErrors,
+    ),
+)]
 pub(super) async fn history(
     State(state): State<AppState>,
     request: SignedRequest,

@@ -9,6 +9,8 @@ use cps_domain::{AmountError, ClientId, Money};
 use cps_payments::{OperationView, PaymentCommand, PaymentResult};
 use serde_json::json;
 
+use super::openapi::{Problem, SignedRequestErrors};
+use super::operation_view::OperationSchema;
 use super::validation::{find_service, is_valid_reference, parse_number, NUMBER_FIELD, REFERENCE_FIELD, SERVICE_FIELD};
 use crate::auth::{require_json, SignedRequest};
 use crate::json_body::{integer_member, string_member, wrong_type, RawObject};
@@ -16,7 +18,60 @@ use crate::problem::{ApiError, FieldError, Message};
 use crate::state::AppState;
 
 const AMOUNT_FIELD: &str = "amount";
-const FIELDS: [&str; 4] = [NUMBER_FIELD, SERVICE_FIELD, AMOUNT_FIELD, REFERENCE_FIELD];
+pub(super) const FIELDS: [&str; 4] = [NUMBER_FIELD, SERVICE_FIELD, AMOUNT_FIELD, REFERENCE_FIELD];
+
+/// The largest amount any request may carry, in whole bolívares
+/// (`Money`'s parsing limit).
+const MAX_AMOUNT_UNITS: i64 = 10_000_000_000_000;
+
+/// The body of a pay request, as the OpenAPI document describes it. The
+/// handler reads the body member by member instead (`read_body`), to keep
+/// the amount's exact text and to tell duplicate members apart.
+#[derive(utoipa::ToSchema)]
+#[schema(rename_all = "camelCase")]
+#[allow(dead_code)]
+pub(super) struct PayRequest {
+    /// The subscriber number or account. Spaces, dashes, dots, parentheses
+    /// and tabs are dropped; for services keyed by a phone number the `+58`,
+    /// `58` and `0058` prefixes become the national `0` and a dropped
+    /// leading `0` is restored. The result must match the service's
+    /// `numberPattern`.
+    #[schema(example = "04243675525", max_length = 64)]
+    number_service: String,
+    /// A service id from the list of basic services.
+    #[schema(example = 57)]
+    id_type_service: i64,
+    #[schema(schema_with = request_amount_schema)]
+    amount: String,
+    /// The client's own unique id of this payment, its idempotency key; the
+    /// `Idempotency-Key` header may carry it instead.
+    #[schema(pattern = "^[A-Za-z0-9._:-]{1,64}$", example = "pedido-7781")]
+    reference: Option<String>,
+}
+
+/// Builds the schema of a request amount: a JSON number or a decimal
+/// string, more than 0 and exact at 2 decimals.
+fn request_amount_schema() -> utoipa::openapi::Schema {
+    use utoipa::openapi::{ObjectBuilder, OneOfBuilder, Type};
+
+    // No `multipleOf: 0.01`, because validators that divide in binary
+    // floating point would reject valid amounts such as 8.2 (8.2 / 0.01 is
+    // 819.99…). The description states the 2-decimal rule instead.
+    let number =
+        ObjectBuilder::new().schema_type(Type::Number).exclusive_minimum(Some(0)).maximum(Some(MAX_AMOUNT_UNITS));
+    let string = ObjectBuilder::new().schema_type(Type::String).pattern(Some(r"^[0-9]+(\.[0-9]{1,2}0*)?$"));
+    OneOfBuilder::new()
+        .item(number)
+        .item(string)
+        .description(Some(
+            "Bolívares (VES): a JSON number or a decimal string, more than 0 and exact at 2 decimals (`10`, \
+             `10.5`, `\"10.50\"` and `10.500` are accepted, `10.005` is not). It must also lie within the \
+             service's `minAmount` and `maxAmount`. Nothing is rounded.",
+        ))
+        .examples([serde_json::json!(10), serde_json::json!("10.50")])
+        .build()
+        .into()
+}
 
 /// The fields of a pay request, with types checked and values not yet
 /// validated.
@@ -28,6 +83,31 @@ struct PayBody {
     reference: Option<String>,
 }
 
+/// Pay a service
+///
+/// Takes `amount` from the client's float and pays the biller. The
+/// signature's PAYLOAD is the request body, byte for byte as sent.
+#[utoipa::path(
+    post,
+    path = "/cps/v2/operation/use/pay",
+    operation_id = "payService",
+    tag = "payments",
+    security(("api-key" = [], "api-nonce" = [], "api-signature" = [])),
+    params(
+        ("Idempotency-Key" = Option<String>, Header, description = "The same as `reference`; both given and different is a 400 `IDEMPOTENCY_KEY_MISMATCH`."),
+    ),
+    request_body(content = PayRequest, content_type = "application/json"),
+    responses(
+        (status = 200, description = "The biller approved the payment, or this is a replay of an approved one.", body = OperationSchema, headers(("idempotent-replayed" = String, description = "`true` when this answer repeats an earlier one with the same `reference`."))),
+        (status = 202, description = "The biller's outcome is not known yet: the operation is `pending` and is settled later by re-querying the biller.", body = OperationSchema, headers(("idempotent-replayed" = String, description = "`true` when this answer repeats an earlier one with the same `reference`."))),
+        (status = 400, description = "The body is not a JSON object, has an unknown, duplicate or missing member or a member of the wrong type, the query string is not empty, or `Idempotency-Key` differs from `reference` (codes `MALFORMED_JSON`, `UNKNOWN_FIELD`, `DUPLICATE_FIELD`, `MISSING_FIELD`, `INVALID_FIELD_TYPE`, `INVALID_QUERY_PARAMETER`, `IDEMPOTENCY_KEY_MISMATCH`).", body = Problem, content_type = "application/problem+json"),
+        (status = 402, description = "The client's float is too low, code `INSUFFICIENT_FUNDS`; nothing reached the biller. `accountBalance` carries the float.", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "The `reference` was used for a different payment, or its first request is still running (codes `IDEMPOTENCY_KEY_REUSED`, `REQUEST_IN_PROGRESS`).", body = Problem, content_type = "application/problem+json"),
+        (status = 415, description = "The `Content-Type` is missing or not `application/json`, code `UNSUPPORTED_MEDIA_TYPE`.", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "A business rule failed: unknown or disabled service, a number that does not fit the service, an invalid or out-of-range amount, an invalid reference, or the biller rejected the payment (codes `UNKNOWN_SERVICE`, `SERVICE_DISABLED`, `INVALID_SERVICE_NUMBER`, `NUMBER_SERVICE_MISMATCH`, `INVALID_AMOUNT`, `AMOUNT_OUT_OF_RANGE`, `INVALID_REFERENCE`, `PROVIDER_REJECTED`). A rejection carries the `operation`, with the float restored.", body = Problem, content_type = "application/problem+json", headers(("idempotent-replayed" = String, description = "`true` when this answer repeats an earlier one with the same `reference`."))),
+        SignedRequestErrors,
+    ),
+)]
 pub(super) async fn pay(State(state): State<AppState>, request: SignedRequest) -> Result<Response, ApiError> {
     require_json(&request.headers)?;
     request.query.check(&[])?;

@@ -6,6 +6,7 @@ use cps_domain::{Money, Service};
 use cps_i18n::Lang;
 use serde::Serialize;
 
+use super::openapi::{Amount, Problem, SignedRequestErrors};
 use crate::auth::SignedRequest;
 use crate::context::RequestContext;
 use crate::problem::{ApiError, Message};
@@ -14,23 +15,57 @@ use crate::state::AppState;
 
 const CAN_GET_BALANCE: &str = "canGetBalance";
 
-#[derive(Serialize)]
+/// A basic service of the catalog.
+#[derive(Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub(super) struct ServiceView {
+    #[schema(example = 57)]
     id_type_service: i64,
+    #[schema(example = "MOVISTAR_PREPAGO")]
     code: String,
+    #[schema(example = "Movistar Prepago")]
     name: String,
     company: String,
     category: String,
+    /// Whether `GET /cps/v2/operation/get/balance` supports this service.
     can_get_balance: bool,
+    /// The smallest amount a payment may have.
+    #[schema(value_type = Amount)]
     min_amount: Money,
+    /// The largest amount a payment may have.
+    #[schema(value_type = Amount)]
     max_amount: Money,
+    #[schema(example = "VES")]
     currency: &'static str,
+    /// The written form of subscriber numbers, in the request's language.
     number_format: String,
+    /// The regular expression a normalized number must match.
     number_pattern: String,
+    /// A disabled service rejects payments with `SERVICE_DISABLED`.
     enabled: bool,
 }
 
+/// List basic services
+///
+/// Lists the catalog, or with `canGetBalance=true` only the services whose
+/// balance can be queried. The signature's PAYLOAD is the query as a JSON
+/// object, such as `{"canGetBalance":false}` or `{"canGetBalance":"false"}`,
+/// or `{}` (or the empty string) without a query.
+#[utoipa::path(
+    get,
+    path = "/cps/v2/list/basic_services",
+    operation_id = "listBasicServices",
+    tag = "services",
+    security(("api-key" = [], "api-nonce" = [], "api-signature" = [])),
+    params(
+        ("canGetBalance" = Option<bool>, Query, description = "`true` lists only services with a balance query; absent or `false` lists all."),
+    ),
+    responses(
+        (status = 200, description = "The services, in catalog order.", body = Vec<ServiceView>),
+        (status = 400, description = "A parameter is unknown, repeated or badly encoded, or `canGetBalance` is neither `true` nor `false` (code `INVALID_QUERY_PARAMETER`).", body = Problem, content_type = "application/problem+json"),
+        SignedRequestErrors,
+    ),
+)]
 pub(super) async fn list(
     State(state): State<AppState>,
     axum::Extension(context): axum::Extension<RequestContext>,

@@ -8,6 +8,7 @@ mod catalog;
 mod errors;
 mod inputs;
 mod observability;
+mod openapi;
 mod operations;
 mod operator;
 mod pay;

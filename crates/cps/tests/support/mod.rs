@@ -98,6 +98,48 @@ impl Sandbox {
     }
 }
 
+/// The demo client's credentials, as `cps serve --demo` prints them.
+pub struct DemoCredentials {
+    pub api_key: String,
+    pub secret: String,
+}
+
+impl Sandbox {
+    /// Starts `cps serve --demo` on a free port and reads the demo client's
+    /// credentials from what it prints before listening.
+    pub fn spawn_demo(&self) -> (Process, DemoCredentials) {
+        use std::io::{BufRead, BufReader};
+
+        let address = format!("127.0.0.1:{}", free_port());
+        let mut child = self
+            .command(&["serve", "--demo", "--listen", &address])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("cps starts");
+
+        // The banner ends with the "listening" line, which carries the URL.
+        let mut banner = String::new();
+        let mut reader = BufReader::new(child.stdout.take().expect("piped stdout"));
+        while !banner.contains("http://") {
+            let mut line = String::new();
+            if reader.read_line(&mut line).unwrap_or(0) == 0 {
+                let _ = child.kill();
+                panic!("cps serve --demo exited before listening; it printed:\n{banner}");
+            }
+            banner.push_str(&line);
+        }
+        let printed = |name: &str| {
+            banner
+                .lines()
+                .find_map(|line| line.trim().strip_prefix(name).map(str::to_string))
+                .unwrap_or_else(|| panic!("cps serve --demo printed no {name}: {banner}"))
+        };
+        let credentials = DemoCredentials { api_key: printed("CPS_API_KEY="), secret: printed("CPS_API_SECRET=") };
+        (Process { child, url: format!("http://{address}") }, credentials)
+    }
+}
+
 pub fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
 }
