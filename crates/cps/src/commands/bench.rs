@@ -56,9 +56,15 @@ pub async fn run(args: BenchArgs, _lang: Lang) -> anyhow::Result<ExitCode> {
             .build()
             .context("failed to build the HTTP client")?;
         let (args, sequence, last_nonce) = (args.clone(), sequence.clone(), last_nonce.clone());
+        // At a set rate the connections start spread over one interval, so
+        // requests arrive evenly rather than in bursts of every connection.
+        let first_send = started
+            + per_connection_interval
+                .map(|interval| interval.mul_f64(connection as f64 / args.connections as f64))
+                .unwrap_or_default();
+        let schedule = Schedule { first_send, interval: per_connection_interval, deadline: started + duration };
         tasks.push(tokio::spawn(async move {
-            run_connection(client, args, credentials, sequence, last_nonce, started + duration, per_connection_interval)
-                .await
+            run_connection(client, args, credentials, sequence, last_nonce, schedule).await
         }));
     }
 
@@ -77,19 +83,26 @@ pub async fn run(args: BenchArgs, _lang: Lang) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
+/// When one connection sends: back to back without an interval, otherwise
+/// from `first_send` every `interval`, until `deadline`.
+struct Schedule {
+    first_send: Instant,
+    interval: Option<Duration>,
+    deadline: Instant,
+}
+
 async fn run_connection(
     client: reqwest::Client,
     args: BenchArgs,
     credentials: Credentials,
     sequence: Arc<AtomicU64>,
     last_nonce: Arc<AtomicU64>,
-    deadline: Instant,
-    interval: Option<Duration>,
+    schedule: Schedule,
 ) -> ConnectionReport {
     let mut report = ConnectionReport::default();
-    let mut next_send = Instant::now();
-    while Instant::now() < deadline {
-        if let Some(interval) = interval {
+    let mut next_send = schedule.first_send;
+    while Instant::now() < schedule.deadline {
+        if let Some(interval) = schedule.interval {
             tokio::time::sleep_until(next_send.into()).await;
             next_send += interval;
         }
