@@ -95,7 +95,11 @@ fn run_in_savepoint<T>(
     job: impl FnOnce(&Connection) -> Result<T, StoreError>,
 ) -> Result<T, StoreError> {
     connection.prepare_cached("SAVEPOINT job")?.execute([])?;
-    match job(connection) {
+    // A panicking job is rolled back like a failing one, so its partial
+    // writes never reach the batch's commit and the writer thread lives on.
+    let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| job(connection)))
+        .unwrap_or_else(|_| Err(StoreError::WriteFailed("a write job panicked".into())));
+    match outcome {
         Ok(value) => {
             connection.prepare_cached("RELEASE job")?.execute([])?;
             Ok(value)
@@ -195,6 +199,25 @@ mod tests {
         }
         assert_eq!(results.iter().filter(|result| result.is_err()).count(), 5);
         assert_eq!(nonce_count(&store).await, 45, "the failed jobs' inserts were rolled back");
+    }
+
+    #[tokio::test]
+    async fn panicking_job_rolls_back_alone() {
+        let (store, _folder) = store().await;
+        let writer = store.sqlite_writer.clone().unwrap();
+
+        let panicking = writer.write(|connection| -> Result<(), StoreError> {
+            connection.execute(
+                "INSERT INTO request_nonces (api_key, nonce, signature, seen_at_ms) VALUES ('k', 'p', 's', 0)",
+                [],
+            )?;
+            panic!("job panics on purpose after its write");
+        });
+        let (panicked, after) = tokio::join!(panicking, write_job(&store, 7, false));
+
+        assert!(panicked.is_err());
+        assert_eq!(after.unwrap(), 7, "the writer still runs jobs");
+        assert_eq!(nonce_count(&store).await, 1, "only the healthy job's row was committed");
     }
 
     #[tokio::test]
