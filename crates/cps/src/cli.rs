@@ -463,6 +463,30 @@ pub enum CallCommand {
         #[command(flatten)]
         connection: ConnectionArgs,
     },
+    /// cli-call-operation
+    Operation {
+        /// cli-call-operation-id
+        #[arg(long, required_unless_present = "reference", conflicts_with = "reference")]
+        id: Option<String>,
+        /// cli-call-reference
+        #[arg(long)]
+        reference: Option<String>,
+        #[command(flatten)]
+        connection: ConnectionArgs,
+    },
+    /// cli-call-operations
+    Operations {
+        /// cli-call-operations-param
+        #[arg(long = "param", value_name = "NAME=VALUE")]
+        params: Vec<String>,
+        #[command(flatten)]
+        connection: ConnectionArgs,
+    },
+    /// cli-call-account
+    Account {
+        #[command(flatten)]
+        connection: ConnectionArgs,
+    },
 }
 
 #[derive(Args, Debug, Clone)]

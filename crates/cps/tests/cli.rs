@@ -175,6 +175,21 @@ fn demo_server_takes_first_payment() {
     assert!(stdout(&services).starts_with("HTTP 200"), "{}", stdout(&services));
     assert!(!stdout(&services).contains("MOVISTAR_PREPAGO"), "{}", stdout(&services));
 
+    let by_reference =
+        call(&["call", "pay", "--number", "04243675525", "--service", "57", "--amount", "5", "--reference", "cli-1"]);
+    assert!(by_reference.status.success(), "{by_reference:?}");
+    let found = call(&["call", "operation", "--reference", "cli-1"]);
+    assert!(stdout(&found).starts_with("HTTP 200"), "{}", stdout(&found));
+    assert!(stdout(&found).contains("\"cli-1\""), "{}", stdout(&found));
+    let rejected_only = call(&["call", "operations", "--param", "status=rejected", "--param", "limit=5"]);
+    assert!(stdout(&rejected_only).starts_with("HTTP 200"), "{}", stdout(&rejected_only));
+    assert!(stdout(&rejected_only).contains("04140009001"), "{}", stdout(&rejected_only));
+    assert!(!stdout(&rejected_only).contains("\"cli-1\""), "{}", stdout(&rejected_only));
+    let account = call(&["call", "account"]);
+    assert!(stdout(&account).contains("\"999985.00\""), "{}", stdout(&account));
+    let unknown = call(&["call", "operation", "--id", "op_01KBRZ3D4W1Q6Y8V0N2M5P7R9T"]);
+    assert!(stdout(&unknown).starts_with("HTTP 404"), "{}", stdout(&unknown));
+
     let wrong_secret = sandbox
         .command(&["call", "services"])
         .env("CPS_URL", &server.url)
@@ -189,7 +204,7 @@ fn demo_server_takes_first_payment() {
     assert!(check.status.success(), "{check:?}");
     let list = sandbox.cps(&["client", "list", "--json"]);
     let clients: Value = serde_json::from_str(&stdout(&list)).unwrap();
-    assert_eq!(clients[0]["float"], "999990.00");
+    assert_eq!(clients[0]["float"], "999985.00");
 }
 
 #[test]

@@ -180,3 +180,8 @@ cli-report-format = csv or json
 cli-report-client = Only the client with this api-key
 cli-report-invalid-month = { $month } is not a YYYY-MM month, e.g. 2026-01.
 cli-report-invalid-tz = { $tz } is not an IANA time zone, e.g. America/Caracas or UTC.
+cli-call-operation = Look up one of your operations by id (--id) or by your reference (--reference): GET /cps/v2/operation
+cli-call-operation-id = The CPS operation id, e.g. op_01KBRZ3D4W1Q6Y8V0N2M5P7R9T
+cli-call-operations = List your operations, newest first, filtered with --param: GET /cps/v2/operations
+cli-call-operations-param = A query parameter, repeatable: from, to, status, idTypeService, limit or cursor, e.g. --param status=approved
+cli-call-account = Show your available float and the amount reserved by pending payments: GET /cps/v2/account

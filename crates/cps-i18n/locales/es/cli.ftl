@@ -180,3 +180,8 @@ cli-report-format = csv o json
 cli-report-client = Solo el cliente con esta api-key
 cli-report-invalid-month = { $month } no es un mes AAAA-MM, p. ej. 2026-01.
 cli-report-invalid-tz = { $tz } no es una zona horaria IANA, p. ej. America/Caracas o UTC.
+cli-call-operation = Consulta una de sus operaciones por id (--id) o por su referencia (--reference): GET /cps/v2/operation
+cli-call-operation-id = El id de la operación en CPS, p. ej. op_01KBRZ3D4W1Q6Y8V0N2M5P7R9T
+cli-call-operations = Lista sus operaciones, de la más nueva a la más antigua, filtradas con --param: GET /cps/v2/operations
+cli-call-operations-param = Un parámetro de consulta, repetible: from, to, status, idTypeService, limit o cursor, p. ej. --param status=approved
+cli-call-account = Muestra su float disponible y el importe reservado por pagos pendientes: GET /cps/v2/account

@@ -14,6 +14,9 @@ use crate::output::print_line;
 const PAY_PATH: &str = "/cps/v2/operation/use/pay";
 const BALANCE_PATH: &str = "/cps/v2/operation/get/balance";
 const SERVICES_PATH: &str = "/cps/v2/list/basic_services";
+const OPERATION_PATH: &str = "/cps/v2/operation";
+const OPERATIONS_PATH: &str = "/cps/v2/operations";
+const ACCOUNT_PATH: &str = "/cps/v2/account";
 
 /// How long `cps call` waits for the server.
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(60);
@@ -31,6 +34,29 @@ pub async fn run(command: CallCommand, lang: Lang) -> anyhow::Result<ExitCode> {
         CallCommand::Services { can_get_balance, connection } => {
             let query = can_get_balance.map(|value| vec![("canGetBalance", value.to_string())]).unwrap_or_default();
             send(&connection, lang, reqwest::Method::GET, SERVICES_PATH, query, None).await
+        }
+        CallCommand::Operation { id, reference, connection } => match (id, reference) {
+            (Some(id), _) => {
+                let path = format!("{OPERATION_PATH}/{id}");
+                send(&connection, lang, reqwest::Method::GET, &path, Vec::new(), None).await
+            }
+            (None, reference) => {
+                let query = vec![("reference", reference.unwrap_or_default())];
+                send(&connection, lang, reqwest::Method::GET, OPERATION_PATH, query, None).await
+            }
+        },
+        CallCommand::Operations { params, connection } => {
+            let query: Vec<(&str, String)> = params
+                .iter()
+                .map(|param| match param.split_once('=') {
+                    Some((name, value)) => (name, value.to_string()),
+                    None => (param.as_str(), String::new()),
+                })
+                .collect();
+            send(&connection, lang, reqwest::Method::GET, OPERATIONS_PATH, query, None).await
+        }
+        CallCommand::Account { connection } => {
+            send(&connection, lang, reqwest::Method::GET, ACCOUNT_PATH, Vec::new(), None).await
         }
     }
 }
