@@ -101,7 +101,7 @@ pub(super) async fn balance(
 
 fn required<'a>(request: &'a SignedRequest, name: &str) -> Result<&'a str, ApiError> {
     request.query.get(name).ok_or_else(|| {
-        ApiError::bad_request("MISSING_FIELD", name, Message::new("missing-field-detail").arg("field", name))
+        ApiError::bad_request("MISSING_FIELD", name, Message::new("missing-query-parameter-detail").arg("field", name))
     })
 }
 

@@ -97,7 +97,7 @@ pub(super) async fn by_reference(
 ) -> Result<Json<OperationView>, ApiError> {
     request.query.check(&[REFERENCE_FIELD])?;
     let reference = request.query.get(REFERENCE_FIELD).ok_or_else(|| {
-        let detail = Message::new("missing-field-detail").arg("field", REFERENCE_FIELD);
+        let detail = Message::new("missing-query-parameter-detail").arg("field", REFERENCE_FIELD);
         ApiError::bad_request("MISSING_FIELD", REFERENCE_FIELD, detail)
     })?;
     if !is_valid_reference(reference) {

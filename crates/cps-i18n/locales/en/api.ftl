@@ -35,6 +35,7 @@ duplicate-field-title = Duplicate field
 duplicate-field-detail = The field { $field } appears more than once. Send it once.
 missing-field-title = Missing field
 missing-field-detail = The field { $field } is required.
+missing-query-parameter-detail = The query parameter { $field } is required.
 invalid-field-type-title = Invalid field type
 invalid-field-type-detail = The field { $field } must be { $expected }.
 expected-string = a string

@@ -35,6 +35,7 @@ duplicate-field-title = Campo repetido
 duplicate-field-detail = El campo { $field } aparece más de una vez. Envíelo una sola vez.
 missing-field-title = Falta un campo
 missing-field-detail = El campo { $field } es obligatorio.
+missing-query-parameter-detail = El parámetro de consulta { $field } es obligatorio.
 invalid-field-type-title = Tipo de campo inválido
 invalid-field-type-detail = El campo { $field } debe ser { $expected }.
 expected-string = una cadena de texto
