@@ -48,9 +48,12 @@ call() {
     [ "$status" = 200 ]
 }
 
-# Pay 10.00 VES of Movistar Prepago. The body is signed exactly as sent.
+# Pay 10.00 VES of Movistar Prepago. The body is signed exactly as sent. The
+# reference is your own id of the payment: keep it, and resend the same body
+# with it after a lost response, so the payment is made only once.
+reference="order-$(date +%s)"
 call POST /cps/v2/operation/use/pay "" \
-    '{"numberService":"04243675525","idTypeService":57,"amount":10}'
+    '{"numberService":"04243675525","idTypeService":57,"amount":10,"reference":"'"$reference"'"}'
 
 # Ask what a Digitel landline owes. The query is signed as a JSON object
 # with the parameters in URL order.

@@ -52,9 +52,12 @@ async function call(method, path, { body, params } = {}) {
   }
 }
 
-// Pay 10.00 VES of Movistar Prepago. The signature covers the exact string sent.
+// Pay 10.00 VES of Movistar Prepago. The signature covers the exact string
+// sent. The reference is your own id of the payment: keep it, and resend the
+// same body with it after a lost response, so the payment is made only once.
+const reference = `order-${Date.now()}`;
 await call("POST", "/cps/v2/operation/use/pay", {
-  body: { numberService: "04243675525", idTypeService: 57, amount: 10 },
+  body: { numberService: "04243675525", idTypeService: 57, amount: 10, reference },
 });
 
 // Ask what a Digitel landline owes. JSON.stringify keeps the parameters in

@@ -66,7 +66,11 @@ def call(method, path, body=None, params=None):
 
 
 # Pay 10.00 VES of Movistar Prepago. The signature covers the exact bytes sent.
-paid = call("POST", "/cps/v2/operation/use/pay", body={"numberService": "04243675525", "idTypeService": 57, "amount": 10})
+# The reference is your own id of the payment: keep it, and resend the same
+# body with it after a lost response, so the payment is made only once.
+reference = f"order-{int(time.time() * 1000)}"
+payment = {"numberService": "04243675525", "idTypeService": 57, "amount": 10, "reference": reference}
+paid = call("POST", "/cps/v2/operation/use/pay", body=payment)
 
 # Ask what a Digitel landline owes. The values are strings, as in the URL.
 queried = call("GET", "/cps/v2/operation/get/balance", params={"numberService": "02123457654", "idTypeService": "63"})

@@ -29,8 +29,11 @@ impl FromRequest<AppState> for SignedRequest {
 
     async fn from_request(request: Request, state: &AppState) -> Result<SignedRequest, ApiError> {
         let (parts, body) = request.into_parts();
-        let body = axum::body::to_bytes(body, state.body_limit_bytes)
+        // A client that declares more bytes than it sends would otherwise hold
+        // the connection open for as long as it likes.
+        let body = tokio::time::timeout(state.body_read_timeout, axum::body::to_bytes(body, state.body_limit_bytes))
             .await
+            .map_err(|_elapsed| ApiError::request_timeout(state.body_read_timeout))?
             .map_err(|error| body_read_error(&error, state.body_limit_bytes))?;
         let query = QueryParams::parse(parts.uri.query());
 

@@ -61,6 +61,7 @@ pub(crate) async fn with_request_context(
         next.run(request).instrument(span.clone()).await
     };
 
+    let code = response.extensions().get::<std::sync::Arc<ApiError>>().map(|error| error.code());
     let mut response = render_problem(response, &context, &method, &path);
     let headers = response.headers_mut();
     if let Ok(value) = HeaderValue::from_str(&context.request_id) {
@@ -71,7 +72,13 @@ pub(crate) async fn with_request_context(
     let status = response.status().as_u16();
     let elapsed = started.elapsed();
     metrics.record_request(&method, route.as_deref().unwrap_or(UNMATCHED_ROUTE), status, elapsed);
-    span.in_scope(|| tracing::info!(status, duration_ms = elapsed.as_millis() as u64, "request finished"));
+    if status == StatusCode::REQUEST_TIMEOUT.as_u16() {
+        response.headers_mut().insert(axum::http::header::CONNECTION, HeaderValue::from_static("close"));
+    }
+    // The code tells an operator which 4xx it was, such as a bad signature
+    // rather than a stale nonce.
+    let code = code.unwrap_or("-");
+    span.in_scope(|| tracing::info!(status, code, duration_ms = elapsed.as_millis() as u64, "request finished"));
     response
 }
 

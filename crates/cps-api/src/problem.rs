@@ -118,7 +118,6 @@ impl ApiError {
         self
     }
 
-    #[cfg(test)]
     pub fn code(&self) -> &'static str {
         self.code
     }
@@ -129,6 +128,14 @@ impl ApiError {
             "PAYLOAD_TOO_LARGE",
             Message::new("payload-too-large-detail").arg("limit", limit),
         )
+    }
+
+    /// The body did not arrive in full within `waited`. The connection is
+    /// closed, because the rest of the body may still be on its way.
+    pub fn request_timeout(waited: std::time::Duration) -> ApiError {
+        tracing::info!(waited_ms = waited.as_millis() as u64, "request body did not arrive in time");
+        let detail = Message::new("request-timeout-detail").arg("seconds", waited.as_secs_f64());
+        ApiError::new(StatusCode::REQUEST_TIMEOUT, "REQUEST_TIMEOUT", detail)
     }
 
     pub fn not_found(path: &str) -> ApiError {

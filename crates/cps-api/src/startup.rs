@@ -35,6 +35,9 @@ pub struct ServerConfig {
     pub nonce_window: Duration,
     /// Larger bodies are rejected with 413.
     pub body_limit_bytes: usize,
+    /// The longest wait for a request body to arrive in full; a client that
+    /// sends less than its `Content-Length` gets 408 and its connection ends.
+    pub body_read_timeout: Duration,
     /// The longest wait for a biller's answer before a payment stays pending.
     pub biller_deadline: Duration,
     /// How often the catalog overrides are read again from the database.
@@ -53,6 +56,7 @@ impl Default for ServerConfig {
             listen: SocketAddr::from(([127, 0, 0, 1], 4004)),
             nonce_window: Duration::from_secs(300),
             body_limit_bytes: 16 * 1024,
+            body_read_timeout: Duration::from_secs(10),
             biller_deadline: Duration::from_secs(10),
             catalog_refresh: Duration::from_secs(2),
             rate_limit: RateLimit::per_second(DEFAULT_RATE_PER_SECOND, DEFAULT_RATE_BURST),
@@ -98,6 +102,7 @@ impl Server {
             balances: BalanceQuery::new(biller.clone(), config.biller_deadline),
             nonce_window: config.nonce_window,
             body_limit_bytes: config.body_limit_bytes,
+            body_read_timeout: config.body_read_timeout,
             rate_limiter: config.rate_limit.map(|limit| Arc::new(RateLimiter::new(limit))),
             metrics,
         };
@@ -158,6 +163,9 @@ impl Server {
             tokio::spawn(async move { axum::serve(listener, router).with_graceful_shutdown(stopped).await })
         });
 
+        // NOTE: axum::serve gives hyper no timer, so hyper's 30 s limit on
+        // reading request headers is off; a client sending headers slowly
+        // holds its connection until a proxy in front cuts it.
         tracing::info!(%address, "cps listening");
         let served = axum::serve(self.listener, self.router).with_graceful_shutdown(wait_for_stop(stop_receiver)).await;
 

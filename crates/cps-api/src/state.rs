@@ -18,6 +18,7 @@ pub(crate) struct AppState {
     /// How far an api-nonce may be from the server clock, either way.
     pub nonce_window: Duration,
     pub body_limit_bytes: usize,
+    pub body_read_timeout: Duration,
     /// `None` when rate limiting is off.
     pub rate_limiter: Option<Arc<RateLimiter>>,
     pub metrics: Metrics,

@@ -27,6 +27,8 @@ pub(super) struct AccountView {
     queried_at: String,
 }
 
+/// Returns the client's available float and the amount its pending payments
+/// hold.
 #[utoipa::path(
     get,
     path = "/cps/v2/account",

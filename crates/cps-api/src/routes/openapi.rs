@@ -204,6 +204,10 @@ pub(super) enum SignedRequestErrors {
     /// `INVALID_SIGNATURE`).
     #[response(status = 401, content_type = "application/problem+json")]
     Unauthorized(Problem),
+    /// The body did not arrive in full within the server's body timeout (10 s
+    /// by default), code `REQUEST_TIMEOUT`; the server closes the connection.
+    #[response(status = 408, content_type = "application/problem+json")]
+    RequestTimeout(Problem),
     /// The body is larger than the limit (16 KiB by default), code
     /// `PAYLOAD_TOO_LARGE`.
     #[response(status = 413, content_type = "application/problem+json")]

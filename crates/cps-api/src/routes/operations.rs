@@ -44,7 +44,7 @@ pub(super) struct HistoryView {
     next_cursor: Option<String>,
 }
 
-/// `GET /cps/v2/operation/{id}`.
+/// Returns one of the client's operations, found by its CPS id.
 #[utoipa::path(
     get,
     path = "/cps/v2/operation/{id}",
@@ -76,7 +76,7 @@ pub(super) async fn by_id(
     answer_with_balance(&state, &request, &operation).await
 }
 
-/// `GET /cps/v2/operation?reference=...`.
+/// Returns one of the client's operations, found by the client's reference.
 #[utoipa::path(
     get,
     path = "/cps/v2/operation",
@@ -114,7 +114,7 @@ pub(super) async fn by_reference(
     answer_with_balance(&state, &request, &operation).await
 }
 
-/// `GET /cps/v2/operations`: newest first, one page at a time.
+/// Lists the client's operations, newest first, one page at a time.
 #[utoipa::path(
     get,
     path = "/cps/v2/operations",

@@ -227,3 +227,36 @@ async fn several_faults_listed_together() {
     assert_eq!(error_fields(&answer), ["numberService", "amount", "reference"]);
     assert_eq!(app.float().await, "1000.00");
 }
+
+#[tokio::test]
+async fn short_body_times_out_and_closes() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    let config = cps_api::ServerConfig {
+        body_read_timeout: std::time::Duration::from_millis(300),
+        ..cps_api::ServerConfig::default()
+    };
+    let app = spawn_app_with("100.00", config).await;
+    let body = EXAMPLE_PAYMENT;
+    let nonce = nonce();
+    let signature = cps_api::sign(&app.secret, &format!("{PAY_PATH}{nonce}{body}"));
+
+    // Content-Length promises 100 bytes more than are sent.
+    let address = app.base_url.trim_start_matches("http://").to_string();
+    let mut stream = tokio::net::TcpStream::connect(&address).await.unwrap();
+    let head = format!(
+        "POST {PAY_PATH} HTTP/1.1\r\nhost: {address}\r\ncontent-type: application/json\r\ncontent-length: {}\r\n\
+         api-key: {}\r\napi-nonce: {nonce}\r\napi-signature: {signature}\r\naccept-language: en\r\n\r\n{body}",
+        body.len() + 100,
+        app.api_key,
+    );
+    stream.write_all(head.as_bytes()).await.unwrap();
+
+    let mut answer = Vec::new();
+    let read = tokio::time::timeout(std::time::Duration::from_secs(10), stream.read_to_end(&mut answer)).await;
+    assert!(read.is_ok(), "the server kept the connection open");
+    let answer = String::from_utf8_lossy(&answer);
+    assert!(answer.starts_with("HTTP/1.1 408"), "{answer}");
+    assert!(answer.contains("\"code\":\"REQUEST_TIMEOUT\""), "{answer}");
+    assert_eq!(app.float().await, "100.00");
+}

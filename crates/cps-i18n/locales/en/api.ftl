@@ -86,7 +86,10 @@ biller-timeout-detail = The biller of { $service } did not answer in time. Try a
 internal-error-title = Internal error
 internal-error-detail = The server failed to process the request. Retry later, quoting the request id { $requestId } if it persists.
 rate-limited-title = Too many requests
-rate-limited-detail = This client sent more requests than its limit of { $perSecond } per second with bursts of { $burst }. Retry after { $retryAfter } seconds, with a new api-nonce and signature.
+rate-limited-detail = This client sent more requests than its limit of { $perSecond } per second with bursts of { $burst }. Retry after { $retryAfter ->
+        [one] { $retryAfter } second
+       *[other] { $retryAfter } seconds
+    }, with a new api-nonce and signature.
 
 operation-not-found-detail = This client has no operation { $id }. Check the id or the reference you kept when paying.
 invalid-query-parameter-timestamp = The query parameter { $field } must be an RFC 3339 date and time with its offset, e.g. 2026-01-31T21:30:00-04:00; got "{ $value }". Encode a + in the offset as %2B in the URL.
@@ -94,3 +97,6 @@ invalid-query-parameter-range = The query parameter to must be later than from.
 invalid-query-parameter-status = The query parameter status must be pending, approved, rejected or refunded; got "{ $value }".
 invalid-query-parameter-limit = The query parameter limit must be an integer from 1 to { $max }.
 invalid-query-parameter-cursor = The query parameter cursor is not a cursor of this API. Pass the nextCursor value of the previous page unchanged.
+
+request-timeout-title = Request timeout
+request-timeout-detail = The request body did not arrive in full within { $seconds } seconds. Send as many bytes as Content-Length declares, and retry with a new api-nonce and signature.

@@ -86,7 +86,10 @@ biller-timeout-detail = El proveedor de { $service } no respondió a tiempo. Int
 internal-error-title = Error interno
 internal-error-detail = El servidor no pudo procesar la solicitud. Reintente más tarde e indique el id de solicitud { $requestId } si el problema continúa.
 rate-limited-title = Demasiadas solicitudes
-rate-limited-detail = Este cliente envió más solicitudes que su límite de { $perSecond } por segundo con ráfagas de { $burst }. Reintente dentro de { $retryAfter } segundos, con un api-nonce y una firma nuevos.
+rate-limited-detail = Este cliente envió más solicitudes que su límite de { $perSecond } por segundo con ráfagas de { $burst }. Reintente dentro de { $retryAfter ->
+        [one] { $retryAfter } segundo
+       *[other] { $retryAfter } segundos
+    }, con un api-nonce y una firma nuevos.
 
 operation-not-found-detail = No existe una operación { $id } de este cliente. Revise el id o la referencia que guardó al pagar.
 invalid-query-parameter-timestamp = El parámetro de consulta { $field } debe ser una fecha y hora RFC 3339 con zona horaria, p. ej. 2026-01-31T21:30:00-04:00; se recibió «{ $value }». Codifique un + de la zona como %2B en la URL.
@@ -94,3 +97,6 @@ invalid-query-parameter-range = El parámetro de consulta to debe ser posterior 
 invalid-query-parameter-status = El parámetro de consulta status debe ser pending, approved, rejected o refunded; se recibió «{ $value }».
 invalid-query-parameter-limit = El parámetro de consulta limit debe ser un número entero de 1 a { $max }.
 invalid-query-parameter-cursor = El parámetro de consulta cursor no es un cursor de esta API. Use el valor nextCursor de la página anterior sin cambiarlo.
+
+request-timeout-title = Tiempo de espera agotado
+request-timeout-detail = El cuerpo de la solicitud no llegó completo en { $seconds } segundos. Envíe tantos bytes como indica Content-Length y reintente con un api-nonce y una firma nuevos.
