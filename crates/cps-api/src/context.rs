@@ -75,7 +75,7 @@ pub(crate) async fn with_request_context(
     if status == StatusCode::REQUEST_TIMEOUT.as_u16() {
         response.headers_mut().insert(axum::http::header::CONNECTION, HeaderValue::from_static("close"));
     }
-    // The code tells an operator which 4xx it was, such as a bad signature
+    // The code shows an operator which 4xx it was, such as a bad signature
     // rather than a stale nonce.
     let code = code.unwrap_or("-");
     span.in_scope(|| tracing::info!(status, code, duration_ms = elapsed.as_millis() as u64, "request finished"));

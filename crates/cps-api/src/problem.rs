@@ -130,8 +130,8 @@ impl ApiError {
         )
     }
 
-    /// The body did not arrive in full within `waited`. The connection is
-    /// closed, because the rest of the body may still be on its way.
+    /// Builds the 408 for a body that did not arrive in full within `waited`.
+    /// The connection is closed because the rest of the body may still come.
     pub fn request_timeout(waited: std::time::Duration) -> ApiError {
         tracing::info!(waited_ms = waited.as_millis() as u64, "request body did not arrive in time");
         let detail = Message::new("request-timeout-detail").arg("seconds", waited.as_secs_f64());

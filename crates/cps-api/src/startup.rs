@@ -35,8 +35,8 @@ pub struct ServerConfig {
     pub nonce_window: Duration,
     /// Larger bodies are rejected with 413.
     pub body_limit_bytes: usize,
-    /// The longest wait for a request body to arrive in full; a client that
-    /// sends less than its `Content-Length` gets 408 and its connection ends.
+    /// The maximum wait for a request body to arrive in full. A client that
+    /// sends less than its `Content-Length` gets 408, and its connection ends.
     pub body_read_timeout: Duration,
     /// The longest wait for a biller's answer before a payment stays pending.
     pub biller_deadline: Duration,
@@ -165,7 +165,7 @@ impl Server {
 
         // NOTE: axum::serve gives hyper no timer, so hyper's 30 s limit on
         // reading request headers is off; a client sending headers slowly
-        // holds its connection until a proxy in front cuts it.
+        // keeps its connection until a proxy in front closes it.
         tracing::info!(%address, "cps listening");
         let served = axum::serve(self.listener, self.router).with_graceful_shutdown(wait_for_stop(stop_receiver)).await;
 
