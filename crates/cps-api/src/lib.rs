@@ -12,6 +12,7 @@ mod problem;
 mod query;
 mod rate_limit;
 mod routes;
+mod serve;
 mod startup;
 mod state;
 

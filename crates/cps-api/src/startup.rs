@@ -38,6 +38,9 @@ pub struct ServerConfig {
     /// The maximum wait for a request body to arrive in full. A client that
     /// sends less than its `Content-Length` gets 408, and its connection ends.
     pub body_read_timeout: Duration,
+    /// The maximum wait for a request's line and headers; a client that sends
+    /// them slower has its connection closed.
+    pub header_read_timeout: Duration,
     /// The longest wait for a biller's answer before a payment stays pending.
     pub biller_deadline: Duration,
     /// How often the catalog overrides are read again from the database.
@@ -57,6 +60,7 @@ impl Default for ServerConfig {
             nonce_window: Duration::from_secs(300),
             body_limit_bytes: 16 * 1024,
             body_read_timeout: Duration::from_secs(10),
+            header_read_timeout: Duration::from_secs(10),
             biller_deadline: Duration::from_secs(10),
             catalog_refresh: Duration::from_secs(2),
             rate_limit: RateLimit::per_second(DEFAULT_RATE_PER_SECOND, DEFAULT_RATE_BURST),
@@ -76,6 +80,7 @@ pub struct Server {
     catalog: LiveCatalog,
     nonce_window: Duration,
     catalog_refresh: Duration,
+    header_read_timeout: Duration,
 }
 
 impl Server {
@@ -126,6 +131,7 @@ impl Server {
             catalog,
             nonce_window: config.nonce_window,
             catalog_refresh: config.catalog_refresh,
+            header_read_timeout: config.header_read_timeout,
         })
     }
 
@@ -147,6 +153,7 @@ impl Server {
     /// Serves until `shutdown` completes, then lets running requests finish.
     pub async fn run(self, shutdown: impl Future<Output = ()> + Send + 'static) -> anyhow::Result<()> {
         let address = self.local_addr();
+        let header_timeout = self.header_read_timeout;
         let purge = tokio::spawn(purge_nonces(self.store.clone(), self.nonce_window));
         let refresh = tokio::spawn(self.catalog.clone().run(self.catalog_refresh));
         let (stop_sender, stop_receiver) = tokio::sync::watch::channel(false);
@@ -160,21 +167,18 @@ impl Server {
                 tracing::info!(%address, "metrics listening");
             }
             let stopped = wait_for_stop(stop_receiver.clone());
-            tokio::spawn(async move { axum::serve(listener, router).with_graceful_shutdown(stopped).await })
+            tokio::spawn(crate::serve::serve(listener, router, header_timeout, stopped))
         });
 
-        // NOTE: axum::serve gives hyper no timer, so hyper's 30 s limit on
-        // reading request headers is off; a client sending headers slowly
-        // keeps its connection until a proxy in front closes it.
         tracing::info!(%address, "cps listening");
-        let served = axum::serve(self.listener, self.router).with_graceful_shutdown(wait_for_stop(stop_receiver)).await;
+        crate::serve::serve(self.listener, self.router, header_timeout, wait_for_stop(stop_receiver)).await;
 
         purge.abort();
         refresh.abort();
         if let Some(metrics) = metrics {
-            metrics.await.context("metrics server task failed")?.context("metrics server failed")?;
+            metrics.await.context("metrics server task failed")?;
         }
-        served.context("server failed")
+        Ok(())
     }
 }
 

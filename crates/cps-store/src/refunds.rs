@@ -52,7 +52,10 @@ impl Store {
         .await?;
         let refunded = operation_from_row(&row)?;
 
+        // The float is locked before the payable account, in the order every
+        // writer follows, so a refund never deadlocks with a payment.
         let client_id = refunded.client_id.as_str();
+        ledger::lock_float(&mut transaction, client_id, self.lock_rows()).await?;
         let (from, to) = (payable_account(client_id), float_account(client_id));
         ledger::post(
             &mut transaction,

@@ -260,3 +260,26 @@ async fn short_body_times_out_and_closes() {
     assert!(answer.contains("\"code\":\"REQUEST_TIMEOUT\""), "{answer}");
     assert_eq!(app.float().await, "100.00");
 }
+
+#[tokio::test]
+async fn slow_headers_close_the_connection() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    let config = cps_api::ServerConfig {
+        header_read_timeout: std::time::Duration::from_millis(300),
+        ..cps_api::ServerConfig::default()
+    };
+    let app = spawn_app_with("100.00", config).await;
+
+    // The request head never ends: the blank line after the headers is missing.
+    let address = app.base_url.trim_start_matches("http://").to_string();
+    let mut stream = tokio::net::TcpStream::connect(&address).await.unwrap();
+    stream.write_all(format!("GET /health/live HTTP/1.1\r\nhost: {address}\r\n").as_bytes()).await.unwrap();
+
+    let mut answer = Vec::new();
+    let read = tokio::time::timeout(std::time::Duration::from_secs(10), stream.read_to_end(&mut answer)).await;
+    assert!(read.is_ok(), "the server kept a connection whose headers never ended");
+
+    let healthy = app.send(app.http.get(app.url("/health/live"))).await;
+    assert_eq!(healthy.status, 200, "the server still serves others");
+}

@@ -230,3 +230,26 @@ async fn exact_decimal_amounts_debit_exactly() {
     }
     assert_eq!(app.float().await, "91.80");
 }
+
+#[tokio::test]
+async fn mixed_outcomes_of_one_client_never_fail() {
+    // Approvals, rejections and new reservations of one client touch its
+    // float, reserved and payable accounts at once; on PostgreSQL a wrong
+    // lock order shows up here as a deadlock and a 500.
+    let app = spawn_app_with_float("100000.00").await;
+    let bodies: Vec<String> = (0..60)
+        .map(|index| {
+            let number = if index % 2 == 0 { "04140009001" } else { "04140000001" };
+            format!(r#"{{"numberService":"{number}","idTypeService":57,"amount":1}}"#)
+        })
+        .collect();
+
+    for round in 0..3 {
+        let answers = join_all(bodies.iter().map(|body| app.pay(body))).await;
+        for answer in &answers {
+            assert!(matches!(answer.status, 200 | 422), "round {round}: {} {}", answer.status, answer.text);
+        }
+    }
+    assert_eq!(app.float().await, "99910.00");
+    app.assert_ledger_consistent().await;
+}

@@ -4,7 +4,9 @@
 -- costs no round trip.
 --
 -- Account ids follow the store's naming: 'float:', 'reserved:' and
--- 'payable:' followed by the client id.
+-- 'payable:' followed by the client id. Every writer locks a client's
+-- accounts in that order (float, then reserved, then payable), so two
+-- payments of one client wait for each other instead of deadlocking.
 
 -- Stores a payment as pending and reserves its amount, unless the client's
 -- reference exists or its float does not cover the amount. Locking the float
@@ -82,6 +84,11 @@ BEGIN
     END IF;
 
     v_target := CASE WHEN p_status = 'approved' THEN 'payable:' ELSE 'float:' END || v_client;
+    -- A release credits the float, which comes before 'reserved' in the lock
+    -- order, so it is locked first.
+    IF p_status = 'rejected' THEN
+        PERFORM 1 FROM accounts WHERE id = 'float:' || v_client FOR UPDATE;
+    END IF;
     UPDATE accounts SET balance_cents = balance_cents - v_amount WHERE id = 'reserved:' || v_client;
     UPDATE accounts SET balance_cents = balance_cents + v_amount WHERE id = v_target;
     INSERT INTO postings (kind, from_account, to_account, amount_cents, operation_id, created_at_ms)
