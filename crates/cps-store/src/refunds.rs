@@ -52,8 +52,9 @@ impl Store {
         .await?;
         let refunded = operation_from_row(&row)?;
 
-        // The float is locked before the payable account, in the order every
-        // writer follows, so a refund never deadlocks with a payment.
+        // The float is locked before the payable account, in the order the
+        // pay flow's writes follow (float, reserved, payable), so a refund
+        // and a payment of one client wait for each other, not deadlock.
         let client_id = refunded.client_id.as_str();
         ledger::lock_float(&mut transaction, client_id, self.lock_rows()).await?;
         let (from, to) = (payable_account(client_id), float_account(client_id));

@@ -234,8 +234,8 @@ async fn exact_decimal_amounts_debit_exactly() {
 #[tokio::test]
 async fn mixed_outcomes_of_one_client_never_fail() {
     // Approvals, rejections and new reservations of one client touch its
-    // float, reserved and payable accounts at once; on PostgreSQL a wrong
-    // lock order shows up here as a deadlock and a 500.
+    // float, reserved and payable accounts at once. On PostgreSQL a wrong lock
+    // order shows up here as a deadlock and a 500.
     let app = spawn_app_with_float("100000.00").await;
     let bodies: Vec<String> = (0..60)
         .map(|index| {
