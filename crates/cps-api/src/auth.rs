@@ -6,7 +6,7 @@ use axum::extract::{FromRequest, Request};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, StatusCode};
 use cps_signing::{signature_matches, strings_to_sign};
-use cps_store::ClientRecord;
+use cps_store::{ClientRecord, NonceRecord};
 use serde_json::json;
 
 use crate::problem::{ApiError, Message};
@@ -28,21 +28,93 @@ impl FromRequest<AppState> for SignedRequest {
     type Rejection = ApiError;
 
     async fn from_request(request: Request, state: &AppState) -> Result<SignedRequest, ApiError> {
-        let (parts, body) = request.into_parts();
-        // A client that declares more bytes than it sends would otherwise hold
-        // the connection open for as long as it likes.
-        let body = tokio::time::timeout(state.body_read_timeout, axum::body::to_bytes(body, state.body_limit_bytes))
-            .await
-            .map_err(|_elapsed| ApiError::request_timeout(state.body_read_timeout))?
-            .map_err(|error| body_read_error(&error, state.body_limit_bytes))?;
-        let query = QueryParams::parse(parts.uri.query());
+        let (parts, body, query) = read_request(request, state).await?;
 
-        let client = authenticate(state, &parts, &body, &query).await?;
+        let (client, nonce) = verify(state, &parts, &body, &query).await?;
+        record_nonce(state, &nonce).await?;
         tracing::Span::current().record("client_id", client.id.as_str());
         check_rate_limit(state, &client)?;
 
         Ok(SignedRequest { client, headers: parts.headers, body, query })
     }
+}
+
+/// An authenticated request whose nonce is not recorded yet. The pay route
+/// writes it in the same commit as the reservation, so a payment waits for
+/// one commit less; every path that ends before the reservation must call
+/// [`UnrecordedRequest::record_nonce`] first.
+pub(crate) struct UnrecordedRequest {
+    pub request: SignedRequest,
+    pub nonce: NonceRecord,
+}
+
+impl FromRequest<AppState> for UnrecordedRequest {
+    type Rejection = ApiError;
+
+    async fn from_request(request: Request, state: &AppState) -> Result<UnrecordedRequest, ApiError> {
+        let (parts, body, query) = read_request(request, state).await?;
+
+        let (client, nonce) = verify(state, &parts, &body, &query).await?;
+        tracing::Span::current().record("client_id", client.id.as_str());
+        check_rate_limit(state, &client)?;
+
+        let request = SignedRequest { client, headers: parts.headers, body, query };
+        Ok(UnrecordedRequest { request, nonce })
+    }
+}
+
+impl UnrecordedRequest {
+    /// Records the nonce on its own, for a request that ends before the
+    /// reservation. A replay gets 401 `NONCE_REUSED` instead of the request's
+    /// own error, as the check order requires.
+    pub async fn record_nonce(&self, state: &AppState) -> Result<(), ApiError> {
+        record_nonce(state, &self.nonce).await.map_err(|error| self.undo_rate_limit(state, error))
+    }
+
+    /// The 401 for a request the reservation found to be a replay.
+    pub fn replayed(&self, state: &AppState) -> ApiError {
+        self.undo_rate_limit(state, nonce_reused())
+    }
+
+    /// Gives back the token a replay took, so replays spend no budget.
+    fn undo_rate_limit(&self, state: &AppState, error: ApiError) -> ApiError {
+        if error.code() == "NONCE_REUSED" {
+            if let Some(limiter) = &state.rate_limiter {
+                limiter.give_back(self.request.client.id.as_str());
+            }
+        }
+        error
+    }
+}
+
+/// Reads the body, under the size limit and the body timeout, and the query.
+async fn read_request(request: Request, state: &AppState) -> Result<(Parts, Bytes, QueryParams), ApiError> {
+    let (parts, body) = request.into_parts();
+    // A client that declares more bytes than it sends would otherwise hold
+    // the connection open for as long as it likes.
+    let body = tokio::time::timeout(state.body_read_timeout, axum::body::to_bytes(body, state.body_limit_bytes))
+        .await
+        .map_err(|_elapsed| ApiError::request_timeout(state.body_read_timeout))?
+        .map_err(|error| body_read_error(&error, state.body_limit_bytes))?;
+    let query = QueryParams::parse(parts.uri.query());
+    Ok((parts, body, query))
+}
+
+/// Records a request's nonce; a nonce seen before is a replay.
+async fn record_nonce(state: &AppState, nonce: &NonceRecord) -> Result<(), ApiError> {
+    let first_time = state
+        .store
+        .record_nonce(&nonce.api_key, &nonce.nonce, &nonce.signature, nonce.seen_at_ms)
+        .await
+        .map_err(|error| ApiError::internal(error.into()))?;
+    if !first_time {
+        return Err(nonce_reused());
+    }
+    Ok(())
+}
+
+fn nonce_reused() -> ApiError {
+    ApiError::unauthorized("NONCE_REUSED", Message::new("nonce-reused-detail"))
 }
 
 /// Takes a token from the client's bucket. It runs only after the signature
@@ -79,12 +151,14 @@ struct Credentials<'a> {
     signature: &'a str,
 }
 
-async fn authenticate(
+/// Checks the credentials, the nonce's window and the signature, and returns
+/// the client with the request's replay record, not yet written.
+async fn verify(
     state: &AppState,
     parts: &Parts,
     body: &[u8],
     query: &QueryParams,
-) -> Result<ClientRecord, ApiError> {
+) -> Result<(ClientRecord, NonceRecord), ApiError> {
     let credentials = read_credentials(&parts.headers)?;
     let now_ms = cps_store::now_ms();
     check_nonce(credentials.nonce, now_ms, state.nonce_window.as_millis() as i64)?;
@@ -121,16 +195,13 @@ async fn authenticate(
 
     // Recorded only after the signature holds, so unsigned traffic cannot
     // fill the table. Lower-case makes an upper-case resend the same replay.
-    let signature = credentials.signature.to_ascii_lowercase();
-    let first_time = state
-        .store
-        .record_nonce(credentials.api_key, credentials.nonce, &signature, now_ms)
-        .await
-        .map_err(|error| ApiError::internal(error.into()))?;
-    if !first_time {
-        return Err(ApiError::unauthorized("NONCE_REUSED", Message::new("nonce-reused-detail")));
-    }
-    Ok(client)
+    let nonce = NonceRecord {
+        api_key: credentials.api_key.to_string(),
+        nonce: credentials.nonce.to_string(),
+        signature: credentials.signature.to_ascii_lowercase(),
+        seen_at_ms: now_ms,
+    };
+    Ok((client, nonce))
 }
 
 fn read_credentials(headers: &HeaderMap) -> Result<Credentials<'_>, ApiError> {

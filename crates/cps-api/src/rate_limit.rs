@@ -65,6 +65,15 @@ impl RateLimiter {
         buckets.insert(client_id.to_string(), after_taking);
         Ok(())
     }
+
+    /// Returns the token a request took, for a request found afterwards to be
+    /// a replay: replays spend nothing.
+    pub fn give_back(&self, client_id: &str) {
+        let mut buckets = self.full_at.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        if let Some(full_at) = buckets.get_mut(client_id) {
+            *full_at = full_at.checked_sub(self.limit.refill_interval).unwrap_or(*full_at);
+        }
+    }
 }
 
 /// Whole seconds for a `Retry-After` header, rounded up and at least 1, so a

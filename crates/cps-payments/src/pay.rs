@@ -4,7 +4,7 @@ use std::time::Duration;
 use anyhow::Context;
 use cps_billers::{Biller, BillerError, PaymentOutcome, PaymentRequest};
 use cps_domain::{ClientId, Money, OperationId, OperationStatus, Service, ServiceNumber};
-use cps_store::{Finalization, NewOperation, OperationRecord, ReserveOutcome, Store};
+use cps_store::{Finalization, NewOperation, NonceRecord, OperationRecord, ReserveOutcome, Store};
 use tracing::Instrument;
 
 /// How long after its deadline a retry still sees an unanswered operation
@@ -28,6 +28,9 @@ pub struct PaymentCommand {
     pub service: Arc<Service>,
     pub number: ServiceNumber,
     pub amount: Money,
+    /// The request's replay record, written with the reservation; `None`
+    /// when the caller recorded it already.
+    pub request_nonce: Option<NonceRecord>,
 }
 
 /// What became of a payment request.
@@ -47,6 +50,9 @@ pub enum PaymentResult {
     /// The reference belongs to an operation whose first request is still
     /// running.
     InProgress,
+    /// The request's nonce was recorded before: a replay, refused before
+    /// anything changed.
+    NonceReused,
 }
 
 impl Payments {
@@ -73,12 +79,14 @@ impl Payments {
             service_id: command.service.id,
             number: command.number.clone(),
             amount: command.amount,
+            request_nonce: command.request_nonce.clone(),
         };
         let reserved = self.store.reserve(&new_operation).await.context("failed to reserve funds")?;
 
         let operation = match reserved {
             ReserveOutcome::Reserved { operation, .. } => operation,
             ReserveOutcome::InsufficientFunds { float } => return Ok(PaymentResult::InsufficientFunds { float }),
+            ReserveOutcome::NonceReused => return Ok(PaymentResult::NonceReused),
             ReserveOutcome::ReferenceExists(existing) => {
                 record_operation_id(&existing.id);
                 return self.answer_retry(&new_operation, existing).await;

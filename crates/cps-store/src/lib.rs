@@ -29,6 +29,7 @@ pub use database::{Backend, PoolConfig, Store};
 pub use error::StoreError;
 pub use history::{HistoryPage, HistoryPosition, HistoryQuery};
 pub use ledger::LedgerCheck;
+pub use nonces::NonceRecord;
 pub use operations::{Finalization, NewOperation, OperationRecord, PendingSummary, ReserveOutcome, SettleAttempt};
 pub use refunds::RefundOutcome;
 pub use reports::ServiceTotal;

@@ -1,6 +1,17 @@
 //! Replay protection: each signed request is accepted once.
 
 use crate::database::Store;
+
+/// A signed request's replay record: `(api-key, nonce, signature)` and when
+/// it was seen. The signature is stored in lower case, so an upper-case
+/// resend is the same replay.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct NonceRecord {
+    pub api_key: String,
+    pub nonce: String,
+    pub signature: String,
+    pub seen_at_ms: i64,
+}
 use crate::error::StoreError;
 
 impl Store {

@@ -15,6 +15,10 @@ pub struct NewOperation {
     pub service_id: ServiceId,
     pub number: ServiceNumber,
     pub amount: Money,
+    /// The replay record of the request, written in the same transaction as
+    /// the reservation, so a payment waits for one commit less. `None` when
+    /// the caller recorded it already.
+    pub request_nonce: Option<crate::NonceRecord>,
 }
 
 /// A stored operation.
@@ -78,6 +82,8 @@ pub enum ReserveOutcome {
     InsufficientFunds { float: Money },
     /// The client already has an operation with this reference.
     ReferenceExists(OperationRecord),
+    /// The request's nonce was recorded before: a replay. Nothing changed.
+    NonceReused,
 }
 
 /// The biller's final word on a pending operation.

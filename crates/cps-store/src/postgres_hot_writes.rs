@@ -16,22 +16,29 @@ pub(crate) async fn reserve(pool: &AnyPool, new: &NewOperation) -> Result<Reserv
     let now = crate::now_ms();
     let operation = OperationRecord::new_pending(OperationId::generate(), new, now);
 
-    let row = sqlx::query("SELECT outcome, float_cents, existing_id FROM cps_reserve($1, $2, $3, $4, $5, $6, $7)")
-        .bind(operation.id.as_str())
-        .bind(operation.client_id.as_str())
-        .bind(operation.reference.as_deref())
-        .bind(operation.service_id)
-        .bind(operation.number.as_str())
-        .bind(operation.amount.cents())
-        .bind(now)
-        .fetch_one(pool)
-        .await?;
+    let nonce = new.request_nonce.as_ref();
+    let row = sqlx::query(
+        "SELECT outcome, float_cents, existing_id FROM cps_reserve($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+    )
+    .bind(operation.id.as_str())
+    .bind(operation.client_id.as_str())
+    .bind(operation.reference.as_deref())
+    .bind(operation.service_id)
+    .bind(operation.number.as_str())
+    .bind(operation.amount.cents())
+    .bind(now)
+    .bind(nonce.map(|record| record.api_key.as_str()))
+    .bind(nonce.map(|record| record.nonce.as_str()))
+    .bind(nonce.map(|record| record.signature.as_str()))
+    .fetch_one(pool)
+    .await?;
     let outcome: String = row.get("outcome");
-    let float = Money::from_cents(row.get("float_cents"));
+    let float = Money::from_cents(row.get::<Option<i64>, _>("float_cents").unwrap_or_default());
 
     match outcome.as_str() {
         "reserved" => Ok(ReserveOutcome::Reserved { operation, float }),
         "insufficient_funds" => Ok(ReserveOutcome::InsufficientFunds { float }),
+        "nonce_reused" => Ok(ReserveOutcome::NonceReused),
         "reference_exists" => {
             let existing_id: String = row.get("existing_id");
             Ok(ReserveOutcome::ReferenceExists(select_by_id(pool, &existing_id).await?))

@@ -36,6 +36,11 @@ pub(crate) fn record_nonce(
 pub(crate) fn reserve(connection: &Connection, new: &NewOperation) -> Result<ReserveOutcome, StoreError> {
     let client_id = new.client_id.as_str();
 
+    if let Some(record) = &new.request_nonce {
+        if !record_nonce(connection, &record.api_key, &record.nonce, &record.signature, record.seen_at_ms)? {
+            return Ok(ReserveOutcome::NonceReused);
+        }
+    }
     if let Some(reference) = &new.reference {
         if let Some(existing) = select_by_reference(connection, client_id, reference)? {
             return Ok(ReserveOutcome::ReferenceExists(existing));

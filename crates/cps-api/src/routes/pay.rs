@@ -12,7 +12,7 @@ use serde_json::json;
 use super::openapi::{Problem, SignedRequestErrors};
 use super::operation_view::OperationSchema;
 use super::validation::{find_service, is_valid_reference, parse_number, NUMBER_FIELD, REFERENCE_FIELD, SERVICE_FIELD};
-use crate::auth::{require_json, SignedRequest};
+use crate::auth::{require_json, SignedRequest, UnrecordedRequest};
 use crate::json_body::{integer_member, string_member, wrong_type, RawObject};
 use crate::problem::{ApiError, FieldError, Message};
 use crate::state::AppState;
@@ -108,18 +108,35 @@ struct PayBody {
         SignedRequestErrors,
     ),
 )]
-pub(super) async fn pay(State(state): State<AppState>, request: SignedRequest) -> Result<Response, ApiError> {
-    require_json(&request.headers)?;
-    request.query.check(&[])?;
-    let body = read_body(&request.body)?;
-    let reference = merge_reference(body.reference.clone(), &request)?;
-
-    let command = validate(&state, &request.client.id, body, reference)?;
+pub(super) async fn pay(State(state): State<AppState>, unrecorded: UnrecordedRequest) -> Result<Response, ApiError> {
+    // The nonce is recorded with the reservation. A request refused before
+    // it records the nonce alone, so a replay of it still gets 401 first.
+    let mut command = match check(&state, &unrecorded.request) {
+        Ok(command) => command,
+        Err(error) => {
+            unrecorded.record_nonce(&state).await?;
+            return Err(error);
+        }
+    };
+    command.request_nonce = Some(unrecorded.nonce.clone());
     tracing::info!(service = %command.service.code, number = %command.number.masked(), amount = %command.amount, "payment requested");
 
     let result = state.payments.pay(command.clone()).await.map_err(ApiError::internal)?;
 
+    if matches!(result, PaymentResult::NonceReused) {
+        return Err(unrecorded.replayed(&state));
+    }
     Ok(respond(&state, &command, result))
+}
+
+/// Runs every check of a pay request, in the contract's order: media type,
+/// query, body syntax, then business rules.
+fn check(state: &AppState, request: &SignedRequest) -> Result<PaymentCommand, ApiError> {
+    require_json(&request.headers)?;
+    request.query.check(&[])?;
+    let body = read_body(&request.body)?;
+    let reference = merge_reference(body.reference.clone(), request)?;
+    validate(state, &request.client.id, body, reference)
 }
 
 /// Checks the body's syntax and member types: every fault here is a 400.
@@ -196,7 +213,7 @@ fn validate(
 
     match (service, number, amount, faults.is_empty()) {
         (Some(service), Some(number), Some(amount), true) => {
-            Ok(PaymentCommand { client_id: client_id.clone(), reference, service, number, amount })
+            Ok(PaymentCommand { client_id: client_id.clone(), reference, service, number, amount, request_nonce: None })
         }
         _ => Err(ApiError::unprocessable(faults)),
     }
@@ -246,6 +263,10 @@ fn respond(state: &AppState, command: &PaymentCommand, result: PaymentResult) ->
         PaymentResult::ReferenceReused => {
             let detail = Message::new("idempotency-key-reused-detail").arg("reference", &reference);
             ApiError::for_field(StatusCode::CONFLICT, "IDEMPOTENCY_KEY_REUSED", REFERENCE_FIELD, detail).into_response()
+        }
+        // The handler answers a replay before it gets here.
+        PaymentResult::NonceReused => {
+            ApiError::internal(anyhow::anyhow!("a replay reached the response")).into_response()
         }
         PaymentResult::InProgress => {
             let detail = Message::new("request-in-progress-detail").arg("reference", &reference);

@@ -418,3 +418,26 @@ async fn unknown_api_key_is_rejected() {
     assert!(answer.json().get("stringToSign").is_none(), "an unknown key gets no signing hint: {}", answer.text);
     assert!(!answer.text.contains(&app.api_key), "the body shows another client's key");
 }
+
+#[tokio::test]
+async fn refused_payments_are_replays_too() {
+    // A payment refused before its reservation records its nonce on its own,
+    // so sending it again is a replay whatever the first refusal was.
+    let app = spawn_app_with_float("5.00").await;
+    let cases = [
+        ("business rule (422)", r#"{"numberService":"04140000001","idTypeService":57,"amount":0}"#, 422),
+        ("insufficient funds (402)", r#"{"numberService":"04140000001","idTypeService":57,"amount":10}"#, 402),
+        ("malformed JSON (400)", r#"{"numberService":"#, 400),
+    ];
+
+    for (case, body, status) in cases {
+        let nonce = nonce();
+        let string_to_sign = format!("{PAY_PATH}{nonce}{body}");
+        let first = post_signed_raw(&app, PAY_PATH, &nonce, &string_to_sign, body).await;
+        let second = post_signed_raw(&app, PAY_PATH, &nonce, &string_to_sign, body).await;
+
+        assert_eq!(first.status, status, "{case}: {}", first.text);
+        assert_problem(&second, 401, "NONCE_REUSED", case);
+    }
+    assert_eq!(app.float().await, "5.00");
+}

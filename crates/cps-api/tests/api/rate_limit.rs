@@ -140,3 +140,27 @@ async fn rate_limit_applies_before_body_checks() {
 
     assert_problem(&answer, 429, "RATE_LIMITED", "unsupported media type after the burst");
 }
+
+#[tokio::test]
+async fn replayed_payments_spend_no_budget() {
+    let app = spawn_limited_app().await;
+    let nonce = nonce();
+    let string_to_sign = format!("{PAY_PATH}{nonce}{EXAMPLE_PAYMENT}");
+
+    for attempt in 0..(3 * BURST) {
+        let request = app.http.post(app.url(PAY_PATH)).header("content-type", "application/json").body(EXAMPLE_PAYMENT);
+        let answer = app.send(app.with_signature(request, &nonce, &string_to_sign)).await;
+        if attempt == 0 {
+            assert_eq!(answer.status, 200, "first send: {}", answer.text);
+        } else {
+            assert_problem(&answer, 401, "NONCE_REUSED", &format!("replay {attempt}"));
+        }
+    }
+
+    // The first send took one token; the replays gave theirs back.
+    for request in 1..BURST {
+        let answer = list_services(&app, "es").await;
+        assert_eq!(answer.status, 200, "request {request} within the burst: {}", answer.text);
+    }
+    assert_eq!(list_services(&app, "es").await.status, 429);
+}

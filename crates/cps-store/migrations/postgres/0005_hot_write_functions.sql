@@ -8,13 +8,16 @@
 -- accounts in that order (float, then reserved, then payable), so two
 -- payments of one client wait for each other instead of deadlocking.
 
--- Stores a payment as pending and reserves its amount, unless the client's
--- reference exists or its float does not cover the amount. Locking the float
--- row first makes payments of one client wait for each other, so no one
--- inserts the same reference between the check and the insert.
+-- Records the request's nonce when one is given, then stores a payment as
+-- pending and reserves its amount, unless the nonce was seen before, the
+-- client's reference exists or its float does not cover the amount. The
+-- nonce goes first, so a replay waits for the first request's commit and is
+-- then refused. Locking the float row next makes payments of one client
+-- wait for each other, so no one inserts the same reference between the
+-- check and the insert.
 CREATE FUNCTION cps_reserve(
     p_operation_id TEXT, p_client_id TEXT, p_reference TEXT, p_service_id BIGINT, p_number TEXT,
-    p_amount_cents BIGINT, p_now_ms BIGINT
+    p_amount_cents BIGINT, p_now_ms BIGINT, p_api_key TEXT, p_nonce TEXT, p_signature TEXT
 ) RETURNS TABLE (outcome TEXT, float_cents BIGINT, existing_id TEXT)
 LANGUAGE plpgsql AS $$
 DECLARE
@@ -23,6 +26,16 @@ DECLARE
     v_float BIGINT;
     v_existing TEXT;
 BEGIN
+    IF p_nonce IS NOT NULL THEN
+        INSERT INTO request_nonces (api_key, nonce, signature, seen_at_ms)
+        VALUES (p_api_key, p_nonce, p_signature, p_now_ms)
+        ON CONFLICT DO NOTHING;
+        IF NOT FOUND THEN
+            RETURN QUERY SELECT 'nonce_reused'::TEXT, NULL::BIGINT, NULL::TEXT;
+            RETURN;
+        END IF;
+    END IF;
+
     SELECT balance_cents INTO v_float FROM accounts WHERE id = v_float_account FOR UPDATE;
 
     IF p_reference IS NOT NULL THEN
