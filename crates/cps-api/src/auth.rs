@@ -31,7 +31,9 @@ impl FromRequest<AppState> for SignedRequest {
         let (parts, body, query) = read_request(request, state).await?;
 
         let (client, nonce) = verify(state, &parts, &body, &query).await?;
-        record_nonce(state, &nonce).await?;
+        if !nonce_is_new(state, &nonce).await? {
+            return Err(nonce_reused());
+        }
         tracing::Span::current().record("client_id", client.id.as_str());
         check_rate_limit(state, &client)?;
 
@@ -41,7 +43,7 @@ impl FromRequest<AppState> for SignedRequest {
 
 /// An authenticated request whose nonce is not recorded yet. The pay route
 /// writes it in the same commit as the reservation, so a payment waits for
-/// one commit less; every path that ends before the reservation must call
+/// one commit less. Every path that ends before the reservation must call
 /// [`UnrecordedRequest::record_nonce`] first.
 pub(crate) struct UnrecordedRequest {
     pub request: SignedRequest,
@@ -68,22 +70,19 @@ impl UnrecordedRequest {
     /// reservation. A replay gets 401 `NONCE_REUSED` instead of the request's
     /// own error, as the check order requires.
     pub async fn record_nonce(&self, state: &AppState) -> Result<(), ApiError> {
-        record_nonce(state, &self.nonce).await.map_err(|error| self.undo_rate_limit(state, error))
-    }
-
-    /// The 401 for a request the reservation found to be a replay.
-    pub fn replayed(&self, state: &AppState) -> ApiError {
-        self.undo_rate_limit(state, nonce_reused())
-    }
-
-    /// Gives back the token a replay took, so replays spend no budget.
-    fn undo_rate_limit(&self, state: &AppState, error: ApiError) -> ApiError {
-        if error.code() == "NONCE_REUSED" {
-            if let Some(limiter) = &state.rate_limiter {
-                limiter.give_back(self.request.client.id.as_str());
-            }
+        if !nonce_is_new(state, &self.nonce).await? {
+            return Err(self.replayed(state));
         }
-        error
+        Ok(())
+    }
+
+    /// Builds the 401 for a replay and gives back the rate-limit token the
+    /// request took, so replays spend no budget.
+    pub fn replayed(&self, state: &AppState) -> ApiError {
+        if let Some(limiter) = &state.rate_limiter {
+            limiter.give_back(self.request.client.id.as_str());
+        }
+        nonce_reused()
     }
 }
 
@@ -100,17 +99,14 @@ async fn read_request(request: Request, state: &AppState) -> Result<(Parts, Byte
     Ok((parts, body, query))
 }
 
-/// Records a request's nonce; a nonce seen before is a replay.
-async fn record_nonce(state: &AppState, nonce: &NonceRecord) -> Result<(), ApiError> {
-    let first_time = state
+/// Records a request's nonce and returns false when it was recorded before,
+/// which makes the request a replay.
+async fn nonce_is_new(state: &AppState, nonce: &NonceRecord) -> Result<bool, ApiError> {
+    state
         .store
         .record_nonce(&nonce.api_key, &nonce.nonce, &nonce.signature, nonce.seen_at_ms)
         .await
-        .map_err(|error| ApiError::internal(error.into()))?;
-    if !first_time {
-        return Err(nonce_reused());
-    }
-    Ok(())
+        .map_err(|error| ApiError::internal(error.into()))
 }
 
 fn nonce_reused() -> ApiError {

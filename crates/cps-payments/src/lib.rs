@@ -22,4 +22,4 @@ pub use live_catalog::LiveCatalog;
 pub use pay::{PaymentCommand, PaymentResult, Payments};
 pub use settler::{SettleReport, Settler, SettlerConfig};
 pub use view::OperationView;
-pub use webhooks::{sign as sign_webhook, WebhookConfig, WebhookDispatcher};
+pub use webhooks::{WebhookConfig, WebhookDispatcher};

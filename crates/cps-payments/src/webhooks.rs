@@ -11,9 +11,7 @@ use std::time::{Duration, Instant};
 use anyhow::Context;
 use cps_domain::{format_ms, Catalog, OperationStatus};
 use cps_store::{AttemptOutcome, Store, WebhookAttempt, WebhookDelivery, WebhookEvent};
-use hmac::{Hmac, Mac};
 use serde::Serialize;
-use sha2::Sha384;
 use tracing::Instrument;
 
 use crate::view::OperationView;
@@ -174,7 +172,7 @@ impl WebhookDispatcher {
         self.record(delivery, &attempt, outcome).await
     }
 
-    fn body(&self, delivery: &WebhookDelivery, operation: &cps_store::OperationRecord) -> anyhow::Result<Vec<u8>> {
+    fn body(&self, delivery: &WebhookDelivery, operation: &cps_store::OperationRecord) -> anyhow::Result<String> {
         let status = match delivery.event {
             WebhookEvent::Approved => OperationStatus::Approved,
             WebhookEvent::Rejected => OperationStatus::Rejected,
@@ -186,22 +184,23 @@ impl WebhookDispatcher {
             created_at: format_ms(delivery.created_at_ms),
             operation: OperationView::new(operation, &self.catalog).as_of(status),
         };
-        serde_json::to_vec(&body).context("failed to encode a webhook")
+        serde_json::to_string(&body).context("failed to encode a webhook")
     }
 
     /// Posts the body signed with the client's current secret and returns the
-    /// receiver's HTTP status.
+    /// receiver's HTTP status. The signature covers PATH + NONCE + BODY, the
+    /// string a client signs for a request, so one check serves both.
     async fn post(
         &self,
         url: &str,
         api_key: &str,
         secret: &str,
         delivery: &WebhookDelivery,
-        body: Vec<u8>,
+        body: String,
     ) -> Result<u16, String> {
         let parsed = reqwest::Url::parse(url).map_err(|error| format!("invalid callback URL: {error}"))?;
         let nonce = cps_store::now_ms().to_string();
-        let signature = sign(secret, parsed.path(), &nonce, &body);
+        let signature = cps_signing::sign(secret, &format!("{}{nonce}{body}", parsed.path()));
 
         let response = self
             .http
@@ -245,17 +244,6 @@ impl WebhookDispatcher {
             .await
             .context("failed to record a webhook attempt")
     }
-}
-
-/// Computes the hex HMAC-SHA384 of PATH + NONCE + BODY with the client's
-/// secret. A client signs the same string for a request, so one check serves
-/// both.
-pub fn sign(secret: &str, path: &str, nonce: &str, body: &[u8]) -> String {
-    let mut mac = Hmac::<Sha384>::new_from_slice(secret.as_bytes()).expect("HMAC accepts keys of any length");
-    mac.update(path.as_bytes());
-    mac.update(nonce.as_bytes());
-    mac.update(body);
-    hex::encode(mac.finalize().into_bytes())
 }
 
 fn failed_attempt(url: String, at_ms: i64, error: impl ToString) -> WebhookAttempt {

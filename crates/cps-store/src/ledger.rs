@@ -74,13 +74,8 @@ pub(crate) async fn post(
 }
 
 /// Adds `amount` (negative to subtract) to an account and returns its new
-/// balance. Half of a posting: the caller changes the other account and
-/// records the posting in the same transaction.
-pub(crate) async fn add_to_account(
-    connection: &mut AnyConnection,
-    account: &str,
-    amount_cents: i64,
-) -> Result<Money, StoreError> {
+/// balance: one half of a [`post`].
+async fn add_to_account(connection: &mut AnyConnection, account: &str, amount_cents: i64) -> Result<Money, StoreError> {
     let cents: i64 = sqlx::query_scalar(
         "UPDATE accounts SET balance_cents = balance_cents + $1 WHERE id = $2 RETURNING balance_cents",
     )
@@ -91,8 +86,8 @@ pub(crate) async fn add_to_account(
     Ok(Money::from_cents(cents))
 }
 
-/// Records a posting whose two balance changes the caller has made.
-pub(crate) async fn insert_posting(
+/// Records a posting whose two balance changes [`post`] has made.
+async fn insert_posting(
     connection: &mut AnyConnection,
     kind: PostingKind,
     from_account: &str,

@@ -92,26 +92,19 @@ async fn send(
     body: Option<String>,
 ) -> anyhow::Result<ExitCode> {
     let nonce = cps_store::now_ms().to_string();
+    let encoded = form_urlencoded::Serializer::new(String::new())
+        .extend_pairs(query.iter().map(|(name, value)| (*name, value.as_str())))
+        .finish();
     // A GET signs the query as JSON.stringify would write it with string
-    // values, in URL order.
+    // values, in URL order, built as the server builds it.
     let payload = match &body {
         Some(body) => body.clone(),
-        None if query.is_empty() => "{}".to_string(),
-        None => {
-            let members: Vec<String> = query
-                .iter()
-                .map(|(name, value)| format!("{}:{}", Value::String((*name).into()), Value::String(value.clone())))
-                .collect();
-            format!("{{{}}}", members.join(","))
-        }
+        None => cps_signing::QueryParams::parse(Some(&encoded)).string_payload(),
     };
     let signature = cps_api::sign(&connection.api_secret, &format!("{path}{nonce}{payload}"));
 
     let mut url = format!("{}{path}", connection.url.trim_end_matches('/'));
-    if !query.is_empty() {
-        let encoded = form_urlencoded::Serializer::new(String::new())
-            .extend_pairs(query.iter().map(|(n, v)| (*n, v.as_str())))
-            .finish();
+    if !encoded.is_empty() {
         url = format!("{url}?{encoded}");
     }
 
