@@ -32,7 +32,7 @@ def next_nonce() -> str:
 
 
 def query_payload(query: str) -> str:
-    """The query as JSON.stringify writes an object of strings, in URL order."""
+    """Return the query as JSON.stringify writes an object of strings, in URL order."""
     params = dict(parse_qsl(query, keep_blank_values=True))
     return json.dumps(params, separators=(",", ":"), ensure_ascii=False)
 

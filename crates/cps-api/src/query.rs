@@ -20,7 +20,7 @@ impl QueryParams {
         self.0.get(name)
     }
 
-    /// The parameters that the signature payloads are built from.
+    /// Returns the parameters that the signature payloads are built from.
     pub fn for_signature(&self) -> &cps_signing::QueryParams {
         &self.0
     }

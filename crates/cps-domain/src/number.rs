@@ -143,7 +143,7 @@ fn to_national_phone(compact: &str) -> Result<String, NumberError> {
     Ok(without_country.to_string())
 }
 
-/// Whether `number` starts with a form of a country prefix that
+/// Tells whether `number` starts with a form of a country prefix that
 /// [`to_national_phone`] strips or rejects.
 fn has_country_prefix(number: &str) -> bool {
     number.starts_with('+') || number.starts_with("0058") || (number.len() == 12 && number.starts_with("58"))

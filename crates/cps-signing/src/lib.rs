@@ -4,7 +4,7 @@
 //! PATH is the path as received, without `/cps`, or with `/cps` added (a
 //! gateway in front may strip the prefix the client signed). PAYLOAD is the raw
 //! body of a POST, or for a GET the query as `JSON.stringify` would write it,
-//! with string or typed values; `{}` and the empty string both stand for no
+//! with string or typed values. `{}` and the empty string both stand for no
 //! query.
 //!
 //! This crate does no I/O, so the server, the command-line client and the
@@ -20,10 +20,10 @@ pub use query::QueryParams;
 /// The prefix a gateway in front of CPS strips from public paths.
 const GATEWAY_PREFIX: &str = "/cps";
 
-/// Every PATH + NONCE + PAYLOAD byte string the server accepts for this
-/// request. `method` is upper case, as HTTP writes it: for `GET` and `HEAD`
-/// the payload comes from the query, for any other method it is the raw body
-/// received, never decoded.
+/// Returns every PATH + NONCE + PAYLOAD byte string the server accepts for
+/// this request. `method` is upper case, as HTTP writes it. For `GET` and
+/// `HEAD` the payload comes from the query; for any other method it is the raw
+/// body received, never decoded.
 pub fn strings_to_sign(method: &str, path: &str, nonce: &str, body: &[u8], query: &QueryParams) -> Vec<Vec<u8>> {
     let mut paths = vec![path.to_string()];
     match path.strip_prefix(GATEWAY_PREFIX) {

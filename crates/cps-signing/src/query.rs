@@ -55,17 +55,17 @@ impl QueryParams {
         stringify(self.entries.iter().map(|(name, value)| (name, typed_value(value))))
     }
 
-    /// The parameters in URL order, each with its last value.
+    /// Returns the parameters in URL order, each with its last value.
     pub fn entries(&self) -> impl Iterator<Item = (&str, &str)> {
         self.entries.iter().map(|(name, value)| (name.as_str(), value.as_str()))
     }
 
-    /// The first parameter given more than once.
+    /// Returns the first parameter given more than once.
     pub fn repeated(&self) -> Option<&str> {
         self.repeated.as_deref()
     }
 
-    /// Whether a percent escape decodes to bytes that are not UTF-8.
+    /// Tells whether a percent escape decodes to bytes that are not UTF-8.
     pub fn has_invalid_encoding(&self) -> bool {
         self.invalid_encoding
     }
@@ -100,7 +100,7 @@ fn stringify<'a>(members: impl Iterator<Item = (&'a String, Value)>) -> String {
     format!("{{{}}}", members.join(","))
 }
 
-/// Whether every percent escape of the query decodes to valid UTF-8.
+/// Checks that every percent escape of the query decodes to valid UTF-8.
 fn percent_decodes_to_utf8(query: &str) -> bool {
     let raw = query.as_bytes();
     let mut decoded = Vec::with_capacity(raw.len());

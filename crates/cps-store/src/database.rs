@@ -147,9 +147,10 @@ impl Store {
         }
     }
 
-    /// The clause that locks selected rows and skips rows another transaction
-    /// holds, for claiming work: `FOR UPDATE SKIP LOCKED` on PostgreSQL.
-    /// SQLite needs none, for the same reason as [`Store::lock_rows`].
+    /// Returns the clause that locks selected rows and skips rows another
+    /// transaction has locked, for claiming work: `FOR UPDATE SKIP LOCKED` on
+    /// PostgreSQL. SQLite needs none, for the same reason as
+    /// [`Store::lock_rows`].
     pub(crate) fn skip_locked_rows(&self) -> &'static str {
         match self.backend {
             Backend::Sqlite => "",
@@ -216,8 +217,9 @@ async fn open_sqlite(url: &str) -> Result<Store, StoreError> {
     })
 }
 
-/// The file of a `sqlite://PATH` or `sqlite:PATH` URL, without parameters.
-/// An in-memory database has none: the writer needs a file it can share.
+/// Returns the file of a `sqlite://PATH` or `sqlite:PATH` URL, without
+/// parameters. An in-memory database has none, and the writer needs a file it
+/// can share.
 fn sqlite_file(url: &str) -> Option<String> {
     let rest = url.strip_prefix("sqlite://").or_else(|| url.strip_prefix("sqlite:"))?;
     let path = rest.split('?').next().unwrap_or(rest);

@@ -47,8 +47,8 @@ pub struct OperationRecord {
 }
 
 impl OperationRecord {
-    /// The record of a payment just accepted: `pending`, answered by no one
-    /// yet, created at `now_ms`.
+    /// Builds the record of a payment just accepted: `pending`, with no
+    /// response sent yet, created at `now_ms`.
     pub(crate) fn new_pending(id: OperationId, new: &NewOperation, now_ms: i64) -> OperationRecord {
         OperationRecord {
             id,

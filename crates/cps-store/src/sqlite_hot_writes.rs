@@ -136,7 +136,8 @@ pub(crate) fn finalize(
     Ok((operation, float))
 }
 
-/// Records that the request which created the operation has answered.
+/// Records that the request which created the operation has sent its
+/// response.
 pub(crate) fn mark_answered(connection: &Connection, operation_id: &OperationId) -> Result<(), StoreError> {
     connection
         .prepare_cached("UPDATE operations SET answered = 1 WHERE id = ?1 AND answered = 0")?

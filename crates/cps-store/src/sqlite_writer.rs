@@ -85,7 +85,9 @@ impl SqliteWriter {
         });
 
         self.sender.send(queued).map_err(|_| StoreError::WriteFailed("the SQLite writer has stopped".into()))?;
-        answer.await.map_err(|_| StoreError::WriteFailed("the SQLite writer stopped before answering".into()))?
+        answer
+            .await
+            .map_err(|_| StoreError::WriteFailed("the SQLite writer stopped before returning a result".into()))?
     }
 }
 
@@ -225,7 +227,7 @@ mod tests {
         let (store, folder) = store().await;
         write_job(&store, 1, false).await.unwrap();
 
-        // A fresh store on the same file sees the row, so it was committed.
+        // A fresh store on the same file reads the row, so it was committed.
         let other = Store::open(&url(&folder)).await.unwrap();
         assert_eq!(nonce_count(&other).await, 1);
     }

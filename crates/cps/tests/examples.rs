@@ -26,7 +26,8 @@ fn read(relative: &str) -> String {
     std::fs::read_to_string(&path).unwrap_or_else(|error| panic!("cannot read {}: {error}", path.display()))
 }
 
-/// The fenced code block that follows the `<!-- file: PATH -->` marker.
+/// Returns the fenced code block that follows the `<!-- file: PATH -->`
+/// marker.
 fn shown_block<'a>(guide: &'a str, guide_name: &str, file: &str) -> &'a str {
     let marker = format!("<!-- file: {file} -->");
     let after_marker =

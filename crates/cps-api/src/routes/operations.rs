@@ -55,7 +55,7 @@ pub(super) struct HistoryView {
     responses(
         (status = 200, description = "The operation in its current state, with the client's float now.", body = OperationSchema),
         (status = 400, description = "A query parameter was sent; this endpoint takes none (code `INVALID_QUERY_PARAMETER`).", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "The client has no operation with this id or reference; another client's operation gets the same answer (code `NOT_FOUND`).", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "The client has no operation with this id or reference; another client's operation gets the same 404 (code `NOT_FOUND`).", body = Problem, content_type = "application/problem+json"),
         SignedRequestErrors,
     ),
 )]
@@ -87,7 +87,7 @@ pub(super) async fn by_id(
     responses(
         (status = 200, description = "The operation in its current state, with the client's float now.", body = OperationSchema),
         (status = 400, description = "`reference` is missing, invalid or repeated, or another parameter was sent (codes `MISSING_FIELD`, `INVALID_QUERY_PARAMETER`).", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "The client has no operation with this id or reference; another client's operation gets the same answer (code `NOT_FOUND`).", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "The client has no operation with this id or reference; another client's operation gets the same 404 (code `NOT_FOUND`).", body = Problem, content_type = "application/problem+json"),
         SignedRequestErrors,
     ),
 )]

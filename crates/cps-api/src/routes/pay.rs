@@ -32,8 +32,8 @@ const MAX_AMOUNT_UNITS: i64 = 10_000_000_000_000;
 #[allow(dead_code)]
 pub(super) struct PayRequest {
     /// The subscriber number or account. Spaces, dashes, dots, parentheses
-    /// and tabs are dropped; for services keyed by a phone number the `+58`,
-    /// `58` and `0058` prefixes become the national `0` and a dropped
+    /// and tabs are dropped. For services keyed by a phone number, the `+58`,
+    /// `58` and `0058` prefixes become the national `0`, and a dropped
     /// leading `0` is restored. The result must match the service's
     /// `numberPattern`.
     #[schema(example = "04243675525", max_length = 64)]
@@ -264,7 +264,7 @@ fn respond(state: &AppState, command: &PaymentCommand, result: PaymentResult) ->
             let detail = Message::new("idempotency-key-reused-detail").arg("reference", &reference);
             ApiError::for_field(StatusCode::CONFLICT, "IDEMPOTENCY_KEY_REUSED", REFERENCE_FIELD, detail).into_response()
         }
-        // The handler answers a replay before it gets here.
+        // The handler returns a replay's 401 before it calls this function.
         PaymentResult::NonceReused => {
             ApiError::internal(anyhow::anyhow!("a replay reached the response")).into_response()
         }

@@ -132,7 +132,7 @@ async fn rate_limit_applies_before_body_checks() {
     spend_burst(&app).await;
 
     // A body that is not JSON would be a 415, but the exhausted budget is
-    // reported first, as the API's check order says.
+    // reported first, as the API's check order requires.
     let nonce = nonce();
     let body = "numberService=04140000001";
     let request = app.http.post(app.url(PAY_PATH)).header("content-type", "text/plain").body(body);
