@@ -1,6 +1,7 @@
 //! Clients and their credentials.
 
 use cps_domain::{ClientId, Money};
+use rusqlite::OptionalExtension;
 use sqlx::Row;
 
 use crate::database::Store;
@@ -144,6 +145,13 @@ impl Store {
     }
 
     pub async fn find_client_by_api_key(&self, api_key: &str) -> Result<Option<ClientRecord>, StoreError> {
+        if let Some(reader) = &self.sqlite_reader {
+            return reader.read(|connection| {
+                let query = format!("SELECT {CLIENT_COLUMNS} FROM clients WHERE api_key = ?1");
+                connection.prepare_cached(&query)?.query_row([api_key], native_client_record).optional()
+            });
+        }
+
         let row = sqlx::query(&format!("SELECT {CLIENT_COLUMNS} FROM clients WHERE api_key = $1"))
             .bind(api_key)
             .fetch_optional(&self.reader)
@@ -289,6 +297,21 @@ fn client_record(row: &sqlx::any::AnyRow) -> ClientRecord {
         enabled: row.get::<i64, _>("enabled") == 1,
         callback_url: row.get("callback_url"),
     }
+}
+
+/// [`client_record`] for a native SQLite row, in the same column order.
+fn native_client_record(row: &rusqlite::Row<'_>) -> rusqlite::Result<ClientRecord> {
+    let previous_secret: Option<String> = row.get("previous_secret")?;
+    let previous_until_ms: Option<i64> = row.get("previous_secret_expires_at_ms")?;
+    Ok(ClientRecord {
+        id: ClientId::from_stored(row.get("id")?),
+        name: row.get("name")?,
+        api_key: row.get("api_key")?,
+        secret: row.get("secret")?,
+        previous_secret: previous_secret.zip(previous_until_ms),
+        enabled: row.get::<_, i64>("enabled")? == 1,
+        callback_url: row.get("callback_url")?,
+    })
 }
 
 fn random_hex(byte_count: usize) -> String {

@@ -12,6 +12,7 @@ use sqlx::Executor;
 
 use crate::error::StoreError;
 use crate::migrate;
+use crate::sqlite_reader::SqliteReader;
 use crate::sqlite_writer::{SqliteWriter, WriteLock};
 
 /// How long a SQLite statement waits for another process's write lock (for
@@ -63,6 +64,8 @@ pub struct Store {
     pub(crate) backend: Backend,
     /// The shared-transaction writer of hot writes, on SQLite only.
     pub(crate) sqlite_writer: Option<SqliteWriter>,
+    /// Native connections for the per-request client look-up, on SQLite only.
+    pub(crate) sqlite_reader: Option<SqliteReader>,
     /// Taken by every SQLite write of this process, so writers queue here
     /// rather than in SQLite's busy handler. PostgreSQL locks rows instead.
     write_lock: Option<WriteLock>,
@@ -177,7 +180,11 @@ async fn open_sqlite(url: &str) -> Result<Store, StoreError> {
     let pragmas =
         format!("PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_MS}; PRAGMA foreign_keys = ON; PRAGMA synchronous = FULL;");
 
-    let writer_pragmas = format!("PRAGMA journal_mode = WAL; {pragmas}");
+    // Checkpoints run on their own thread; see `sqlite_checkpointer`.
+    let writer_pragmas = format!(
+        "PRAGMA journal_mode = WAL; PRAGMA wal_autocheckpoint = {}; {pragmas}",
+        crate::sqlite_checkpointer::WRITER_AUTOCHECKPOINT_PAGES
+    );
     let writer = AnyPoolOptions::new()
         .max_connections(1)
         .acquire_timeout(ACQUIRE_TIMEOUT)
@@ -208,11 +215,13 @@ async fn open_sqlite(url: &str) -> Result<Store, StoreError> {
     let write_lock = WriteLock::default();
     let path = sqlite_file(url).ok_or_else(|| StoreError::UnsupportedUrl(url.to_string()))?;
     let sqlite_writer = SqliteWriter::start(&path, SQLITE_BUSY_TIMEOUT_MS, write_lock.clone())?;
+    let sqlite_reader = SqliteReader::open(&path, SQLITE_BUSY_TIMEOUT_MS)?;
     Ok(Store {
         writer,
         reader,
         backend: Backend::Sqlite,
         sqlite_writer: Some(sqlite_writer),
+        sqlite_reader: Some(sqlite_reader),
         write_lock: Some(write_lock),
     })
 }
@@ -248,5 +257,12 @@ async fn open_postgres(url: &str, config: PoolConfig) -> Result<Store, StoreErro
         .connect(url)
         .await?;
     migrate::run(&pool, Backend::Postgres).await?;
-    Ok(Store { writer: pool.clone(), reader: pool, backend: Backend::Postgres, sqlite_writer: None, write_lock: None })
+    Ok(Store {
+        writer: pool.clone(),
+        reader: pool,
+        backend: Backend::Postgres,
+        sqlite_writer: None,
+        sqlite_reader: None,
+        write_lock: None,
+    })
 }

@@ -4,10 +4,11 @@
 //!
 //! With `synchronous=FULL` each commit waits for the disk, so a commit per
 //! write caps a SQLite store at a few thousand writes per second. The writer
-//! takes every job queued while the previous batch was committing, runs each
-//! in its own savepoint, commits once, and only then hands each caller its
-//! result. No caller hears of a write before it is durable. A failing job
-//! rolls back to its savepoint and leaves the rest of the batch alone.
+//! takes every job queued while the previous batch was committing, runs them
+//! in one transaction, commits once, and only then hands each caller its
+//! result. No caller hears of a write before it is durable. When a job fails,
+//! the batch is rolled back and run again with each job in its own
+//! savepoint, so the failure leaves the rest of the batch alone.
 //!
 //! The writer uses rusqlite, on the same SQLite library as sqlx, because a
 //! statement through sqlx's SQLite worker costs tens of microseconds of
@@ -23,6 +24,7 @@ use rusqlite::Connection;
 use tokio::sync::oneshot;
 
 use crate::error::StoreError;
+use crate::sqlite_checkpointer::{Checkpointer, WRITER_AUTOCHECKPOINT_PAGES};
 
 /// Jobs per transaction at most, so one batch cannot hold the write lock for
 /// long.
@@ -31,17 +33,50 @@ const MAX_BATCH: usize = 256;
 /// The lock every writer of this process takes before writing to SQLite.
 pub(crate) type WriteLock = Arc<tokio::sync::Mutex<()>>;
 
-/// Delivers a job's result, or the batch's commit error, to its caller.
-type Finish = Box<dyn FnOnce(Result<(), String>) + Send>;
+/// A queued write with its caller's reply channel.
+trait QueuedJob: Send {
+    /// Runs the write, inside a savepoint of its own when `isolated`, and
+    /// keeps its result. Returns false when the write failed.
+    fn run(&mut self, connection: &Connection, isolated: bool) -> bool;
 
-/// A queued write. Called with the connection it runs and returns how to
-/// finish; called with `None` it is failed without running.
-type Job = Box<dyn FnOnce(Option<&Connection>) -> Finish + Send>;
+    /// Hands the caller the kept result once the commit succeeded, or the
+    /// batch's error.
+    fn finish(self: Box<Self>, batch: Result<(), String>);
+}
+
+struct PendingWrite<T, F> {
+    write: F,
+    result: Option<Result<T, StoreError>>,
+    reply: oneshot::Sender<Result<T, StoreError>>,
+}
+
+impl<T, F> QueuedJob for PendingWrite<T, F>
+where
+    T: Send,
+    F: Fn(&Connection) -> Result<T, StoreError> + Send,
+{
+    fn run(&mut self, connection: &Connection, isolated: bool) -> bool {
+        let result = if isolated { run_in_savepoint(connection, &self.write) } else { run_caught(connection, &self.write) };
+        let succeeded = result.is_ok();
+        self.result = Some(result);
+        succeeded
+    }
+
+    fn finish(self: Box<Self>, batch: Result<(), String>) {
+        let delivered = match (batch, self.result) {
+            (Ok(()), Some(result)) => result,
+            (Ok(()), None) => Err(StoreError::WriteFailed("the write was never run".into())),
+            (Err(error), _) => Err(StoreError::WriteFailed(error)),
+        };
+        let _ = self.reply.send(delivered);
+    }
+}
 
 /// The handle requests use to queue writes.
 #[derive(Clone, Debug)]
 pub(crate) struct SqliteWriter {
-    sender: mpsc::Sender<Job>,
+    sender: mpsc::Sender<Box<dyn QueuedJob>>,
+    _checkpointer: Checkpointer,
 }
 
 impl SqliteWriter {
@@ -51,57 +86,54 @@ impl SqliteWriter {
         let connection = Connection::open(path)?;
         connection.execute_batch(&format!(
             "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON;
-             PRAGMA busy_timeout = {busy_timeout_ms};"
+             PRAGMA busy_timeout = {busy_timeout_ms}; PRAGMA wal_autocheckpoint = {WRITER_AUTOCHECKPOINT_PAGES};"
         ))?;
+        let checkpointer = Checkpointer::start(path, busy_timeout_ms)?;
 
         let (sender, receiver) = mpsc::channel();
         std::thread::Builder::new()
             .name("cps-sqlite-writer".into())
             .spawn(move || run_writer(connection, receiver, lock))
             .map_err(|error| StoreError::WriteFailed(format!("failed to start the SQLite writer: {error}")))?;
-        Ok(SqliteWriter { sender })
+        Ok(SqliteWriter { sender, _checkpointer: checkpointer })
     }
 
-    /// Runs `job` in the next shared transaction and returns its result once
-    /// that transaction has committed.
-    pub async fn write<T, F>(&self, job: F) -> Result<T, StoreError>
+    /// Runs `write` in the next shared transaction and returns its result
+    /// once that transaction has committed. `write` may run twice: when
+    /// another write of its batch fails, the batch is rolled back and run
+    /// again with each write in its own savepoint.
+    pub async fn write<T, F>(&self, write: F) -> Result<T, StoreError>
     where
         T: Send + 'static,
-        F: FnOnce(&Connection) -> Result<T, StoreError> + Send + 'static,
+        F: Fn(&Connection) -> Result<T, StoreError> + Send + 'static,
     {
-        let (reply, answer) = oneshot::channel::<Result<T, StoreError>>();
-        let queued: Job = Box::new(move |connection| {
-            let result = match connection {
-                Some(connection) => run_in_savepoint(connection, job),
-                None => Err(StoreError::WriteFailed("the write batch could not start".into())),
-            };
-            Box::new(move |commit| {
-                let delivered = match commit {
-                    Ok(()) => result,
-                    Err(error) => Err(StoreError::WriteFailed(error)),
-                };
-                let _ = reply.send(delivered);
-            })
-        });
+        let (reply, answer) = oneshot::channel();
+        let job = Box::new(PendingWrite { write, result: None, reply });
 
-        self.sender.send(queued).map_err(|_| StoreError::WriteFailed("the SQLite writer has stopped".into()))?;
+        self.sender.send(job).map_err(|_| StoreError::WriteFailed("the SQLite writer has stopped".into()))?;
         answer
             .await
             .map_err(|_| StoreError::WriteFailed("the SQLite writer stopped before returning a result".into()))?
     }
 }
 
-/// Runs a job inside a savepoint, so its failure undoes only its own writes.
+/// Runs a write, turning a panic into an error so the writer thread lives on.
+fn run_caught<T>(
+    connection: &Connection,
+    write: &impl Fn(&Connection) -> Result<T, StoreError>,
+) -> Result<T, StoreError> {
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| write(connection)))
+        .unwrap_or_else(|_| Err(StoreError::WriteFailed("a write job panicked".into())))
+}
+
+/// Runs a write inside a savepoint, so its failure undoes only its own
+/// writes.
 fn run_in_savepoint<T>(
     connection: &Connection,
-    job: impl FnOnce(&Connection) -> Result<T, StoreError>,
+    write: &impl Fn(&Connection) -> Result<T, StoreError>,
 ) -> Result<T, StoreError> {
     connection.prepare_cached("SAVEPOINT job")?.execute([])?;
-    // A panicking job is rolled back like a failing one, so its partial
-    // writes never reach the batch's commit and the writer thread lives on.
-    let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| job(connection)))
-        .unwrap_or_else(|_| Err(StoreError::WriteFailed("a write job panicked".into())));
-    match outcome {
+    match run_caught(connection, write) {
         Ok(value) => {
             connection.prepare_cached("RELEASE job")?.execute([])?;
             Ok(value)
@@ -114,7 +146,7 @@ fn run_in_savepoint<T>(
     }
 }
 
-fn run_writer(connection: Connection, receiver: mpsc::Receiver<Job>, lock: WriteLock) {
+fn run_writer(connection: Connection, receiver: mpsc::Receiver<Box<dyn QueuedJob>>, lock: WriteLock) {
     while let Ok(first) = receiver.recv() {
         let mut batch = vec![first];
         while batch.len() < MAX_BATCH {
@@ -128,26 +160,60 @@ fn run_writer(connection: Connection, receiver: mpsc::Receiver<Job>, lock: Write
     }
 }
 
-fn run_batch(connection: &Connection, batch: Vec<Job>) {
-    if let Err(error) = connection.execute_batch("BEGIN IMMEDIATE") {
-        let error = format!("failed to begin a transaction: {error}");
-        tracing::error!(error, jobs = batch.len(), "write batch failed");
-        for job in batch {
-            job(None)(Err(error.clone()));
-        }
-        return;
+/// Runs the batch's writes one after another in one transaction. Savepoints
+/// cost a copy of every page a write touches, so they are kept for the rare
+/// batch in which a write fails: that batch is rolled back and run again
+/// with each write isolated.
+fn run_batch(connection: &Connection, mut batch: Vec<Box<dyn QueuedJob>>) {
+    let outcome = match run_in_transaction(connection, &mut batch, false) {
+        Err(BatchFailure::WriteFailed) => run_in_transaction(connection, &mut batch, true),
+        other => other,
+    };
+
+    let delivered = outcome.map_err(|failure| match failure {
+        BatchFailure::Transaction(error) => error,
+        BatchFailure::WriteFailed => "a write failed outside its savepoint".to_string(),
+    });
+    for job in batch {
+        job.finish(delivered.clone());
     }
+}
 
-    let finishers: Vec<Finish> = batch.into_iter().map(|job| job(Some(connection))).collect();
+enum BatchFailure {
+    /// A write failed and the batch was rolled back.
+    WriteFailed,
+    /// The transaction could not begin or commit.
+    Transaction(String),
+}
 
-    let commit = connection.execute_batch("COMMIT").map_err(|error| format!("failed to commit: {error}"));
-    if let Err(error) = &commit {
-        tracing::error!(error = %error, jobs = finishers.len(), "group commit failed");
+fn run_in_transaction(
+    connection: &Connection,
+    batch: &mut [Box<dyn QueuedJob>],
+    isolated: bool,
+) -> Result<(), BatchFailure> {
+    connection
+        .execute_batch("BEGIN IMMEDIATE")
+        .map_err(|error| transaction_failure(batch.len(), format!("failed to begin a transaction: {error}")))?;
+
+    let mut all_succeeded = true;
+    for job in batch.iter_mut() {
+        all_succeeded &= job.run(connection, isolated);
+    }
+    if !isolated && !all_succeeded {
         let _ = connection.execute_batch("ROLLBACK");
+        return Err(BatchFailure::WriteFailed);
     }
-    for finish in finishers {
-        finish(commit.clone());
+
+    if let Err(error) = connection.execute_batch("COMMIT") {
+        let _ = connection.execute_batch("ROLLBACK");
+        return Err(transaction_failure(batch.len(), format!("failed to commit: {error}")));
     }
+    Ok(())
+}
+
+fn transaction_failure(jobs: usize, error: String) -> BatchFailure {
+    tracing::error!(error = %error, jobs, "write batch failed");
+    BatchFailure::Transaction(error)
 }
 
 #[cfg(test)]

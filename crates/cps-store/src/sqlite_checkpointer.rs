@@ -1,0 +1,101 @@
+//! WAL checkpoints for SQLite, on a thread of their own.
+//!
+//! By default SQLite checkpoints inside the commit that grows the WAL past
+//! 1,000 pages. Under load that commit is the writer's: it copies the pages
+//! into the database file and waits for that file's fsync, and every queued
+//! payment waits with it. This thread runs passive checkpoints instead, which
+//! never block the writer, and the writer's own threshold stays as a backstop
+//! in case this thread falls behind.
+
+use std::sync::mpsc;
+use std::time::Duration;
+
+use rusqlite::Connection;
+
+use crate::error::StoreError;
+
+/// How often the thread copies new WAL pages into the database file.
+const INTERVAL: Duration = Duration::from_millis(100);
+
+/// The writer's own checkpoint threshold, in pages: far above what this
+/// thread lets the WAL reach, so the writer checkpoints only if it stalls.
+pub(crate) const WRITER_AUTOCHECKPOINT_PAGES: u32 = 20_000;
+
+/// Keeps the checkpoint thread running; the thread ends once every clone of
+/// this handle is dropped.
+#[derive(Clone, Debug)]
+pub(crate) struct Checkpointer {
+    _alive: mpsc::Sender<()>,
+}
+
+impl Checkpointer {
+    /// Opens its own connection to the database file at `path` and starts
+    /// the thread.
+    pub fn start(path: &str, busy_timeout_ms: u64) -> Result<Checkpointer, StoreError> {
+        let connection = Connection::open(path)?;
+        connection.execute_batch(&format!("PRAGMA synchronous = FULL; PRAGMA busy_timeout = {busy_timeout_ms};"))?;
+
+        let (alive, stopped) = mpsc::channel();
+        std::thread::Builder::new()
+            .name("cps-sqlite-checkpoint".into())
+            .spawn(move || run(connection, stopped))
+            .map_err(|error| StoreError::WriteFailed(format!("failed to start the SQLite checkpointer: {error}")))?;
+        Ok(Checkpointer { _alive: alive })
+    }
+}
+
+fn run(connection: Connection, stopped: mpsc::Receiver<()>) {
+    while let Err(mpsc::RecvTimeoutError::Timeout) = stopped.recv_timeout(INTERVAL) {
+        // A failed checkpoint loses nothing: the pages stay in the WAL and
+        // the next round, or the writer's backstop, copies them.
+        if let Err(error) = connection.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(())) {
+            tracing::warn!(error = %error, "SQLite checkpoint failed");
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::{Duration, Instant};
+
+    use crate::database::Store;
+
+    /// Counts the nonce rows in the database file alone: `immutable=1` makes
+    /// SQLite ignore the WAL, so only checkpointed rows count.
+    fn rows_in_database_file(path: &std::path::Path) -> Option<i64> {
+        let uri = format!("file:{}?immutable=1", path.display());
+        let flags = rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY | rusqlite::OpenFlags::SQLITE_OPEN_URI;
+        let connection = rusqlite::Connection::open_with_flags(uri, flags).ok()?;
+        connection.query_row("SELECT COUNT(*) FROM request_nonces", [], |row| row.get(0)).ok()
+    }
+
+    #[tokio::test]
+    async fn committed_pages_reach_the_database_file_without_the_writer() {
+        let folder = tempfile::tempdir().unwrap();
+        let path = folder.path().join("cps.db");
+        let store = Store::open(&format!("sqlite://{}", path.display())).await.unwrap();
+        let writer = store.sqlite_writer.clone().unwrap();
+
+        for index in 0..200 {
+            writer
+                .write(move |connection| {
+                    connection.execute(
+                        "INSERT INTO request_nonces (api_key, nonce, signature, seen_at_ms) VALUES ('k', ?1, 's', 0)",
+                        [index.to_string()],
+                    )?;
+                    Ok(())
+                })
+                .await
+                .unwrap();
+        }
+
+        // 200 commits stay far below the writer's own threshold, so only the
+        // checkpoint thread can copy them into the database file. A read of
+        // the file can race a checkpoint; it is retried.
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while rows_in_database_file(&path) != Some(200) {
+            assert!(Instant::now() < deadline, "the rows never reached the database file");
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+}
