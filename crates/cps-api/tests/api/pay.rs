@@ -253,3 +253,27 @@ async fn mixed_outcomes_of_one_client_never_fail() {
     assert_eq!(app.float().await, "99910.00");
     app.assert_ledger_consistent().await;
 }
+
+#[tokio::test]
+async fn failing_write_leaves_its_batch_alone() {
+    // On SQLite concurrent writes share a transaction. A finalization of an
+    // operation that does not exist fails inside such a batch, which is then
+    // run again write by write; the payments queued with it must still
+    // commit, each exactly once. On PostgreSQL each write is its own
+    // transaction, and the same must hold.
+    let app = spawn_app_with_float("1000.00").await;
+    let missing = cps_domain::OperationId::from_stored("op_00000000000000000000000000".to_string());
+    let approval = cps_store::Finalization::Approved { provider_reference: "none".to_string() };
+
+    let bodies: Vec<String> = (0..40).map(|index| payment(&format!("{index:07}"), "1", None)).collect();
+    let payments = join_all(bodies.iter().map(|body| app.pay(body)));
+    let failures = join_all((0..10).map(|_| app.store.finalize(&missing, &approval, "test")));
+    let (answers, failures) = tokio::join!(payments, failures);
+
+    for answer in &answers {
+        assert_eq!(answer.status, 200, "{}", answer.text);
+    }
+    assert!(failures.iter().all(Result::is_err), "finalizing a missing operation fails");
+    assert_eq!(app.float().await, "960.00");
+    app.assert_ledger_consistent().await;
+}
