@@ -74,19 +74,8 @@ mod tests {
         let folder = tempfile::tempdir().unwrap();
         let path = folder.path().join("cps.db");
         let store = Store::open(&format!("sqlite://{}", path.display())).await.unwrap();
-        let writer = store.sqlite_writer.clone().unwrap();
-
         for index in 0..200 {
-            writer
-                .write(move |connection| {
-                    connection.execute(
-                        "INSERT INTO request_nonces (api_key, nonce, signature, seen_at_ms) VALUES ('k', ?1, 's', 0)",
-                        [index.to_string()],
-                    )?;
-                    Ok(())
-                })
-                .await
-                .unwrap();
+            crate::sqlite_writer::tests::write_job(&store, index, false).await.unwrap();
         }
 
         // 200 commits stay far below the writer's own threshold, so only the

@@ -56,7 +56,8 @@ where
     F: Fn(&Connection) -> Result<T, StoreError> + Send,
 {
     fn run(&mut self, connection: &Connection, isolated: bool) -> bool {
-        let result = if isolated { run_in_savepoint(connection, &self.write) } else { run_caught(connection, &self.write) };
+        let result =
+            if isolated { run_in_savepoint(connection, &self.write) } else { run_caught(connection, &self.write) };
         let succeeded = result.is_ok();
         self.result = Some(result);
         succeeded
@@ -217,7 +218,7 @@ fn transaction_failure(jobs: usize, error: String) -> BatchFailure {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use crate::database::Store;
     use crate::error::StoreError;
 
@@ -236,7 +237,7 @@ mod tests {
     }
 
     /// Inserts a nonce row, then fails when `fail` is set, after its write.
-    async fn write_job(store: &Store, index: i64, fail: bool) -> Result<i64, StoreError> {
+    pub(crate) async fn write_job(store: &Store, index: i64, fail: bool) -> Result<i64, StoreError> {
         let writer = store.sqlite_writer.clone().expect("a SQLite store has a writer");
         writer
             .write(move |connection| {
