@@ -166,32 +166,24 @@ fn run_writer(connection: Connection, receiver: mpsc::Receiver<Box<dyn QueuedJob
 /// batch in which a write fails: that batch is rolled back and run again
 /// with each write isolated.
 fn run_batch(connection: &Connection, mut batch: Vec<Box<dyn QueuedJob>>) {
-    let outcome = match run_in_transaction(connection, &mut batch, false) {
-        Err(BatchFailure::WriteFailed) => run_in_transaction(connection, &mut batch, true),
-        other => other,
+    let delivered = match run_in_transaction(connection, &mut batch, false) {
+        Ok(false) => run_in_transaction(connection, &mut batch, true).map(|_| ()),
+        other => other.map(|_| ()),
     };
 
-    let delivered = outcome.map_err(|failure| match failure {
-        BatchFailure::Transaction(error) => error,
-        BatchFailure::WriteFailed => "a write failed outside its savepoint".to_string(),
-    });
     for job in batch {
         job.finish(delivered.clone());
     }
 }
 
-enum BatchFailure {
-    /// A write failed and the batch was rolled back.
-    WriteFailed,
-    /// The transaction could not begin or commit.
-    Transaction(String),
-}
-
+/// Runs every write of the batch and commits. Returns whether it committed:
+/// without `isolated`, a failed write rolls the whole batch back and the
+/// result is false. An `Err` means the transaction could not begin or commit.
 fn run_in_transaction(
     connection: &Connection,
     batch: &mut [Box<dyn QueuedJob>],
     isolated: bool,
-) -> Result<(), BatchFailure> {
+) -> Result<bool, String> {
     connection
         .execute_batch("BEGIN IMMEDIATE")
         .map_err(|error| transaction_failure(batch.len(), format!("failed to begin a transaction: {error}")))?;
@@ -202,19 +194,19 @@ fn run_in_transaction(
     }
     if !isolated && !all_succeeded {
         let _ = connection.execute_batch("ROLLBACK");
-        return Err(BatchFailure::WriteFailed);
+        return Ok(false);
     }
 
     if let Err(error) = connection.execute_batch("COMMIT") {
         let _ = connection.execute_batch("ROLLBACK");
         return Err(transaction_failure(batch.len(), format!("failed to commit: {error}")));
     }
-    Ok(())
+    Ok(true)
 }
 
-fn transaction_failure(jobs: usize, error: String) -> BatchFailure {
+fn transaction_failure(jobs: usize, error: String) -> String {
     tracing::error!(error = %error, jobs, "write batch failed");
-    BatchFailure::Transaction(error)
+    error
 }
 
 #[cfg(test)]
