@@ -44,6 +44,29 @@ async fn spend_burst(app: &TestApp) {
     }
 }
 
+/// Sends the request that `build` makes three bursts' worth of times: the
+/// first send succeeds and every later one is a replay.
+async fn send_with_replays(app: &TestApp, build: impl Fn() -> reqwest::RequestBuilder) {
+    for attempt in 0..(3 * BURST) {
+        let answer = app.send(build()).await;
+        if attempt == 0 {
+            assert_eq!(answer.status, 200, "first send: {}", answer.text);
+        } else {
+            assert_problem(&answer, 401, "NONCE_REUSED", &format!("replay {attempt}"));
+        }
+    }
+}
+
+/// Checks that exactly one token of the burst is spent: the first send took
+/// it, and replays gave theirs back.
+async fn assert_one_token_spent(app: &TestApp) {
+    for request in 1..BURST {
+        let answer = list_services(app, "es").await;
+        assert_eq!(answer.status, 200, "request {request} within the burst: {}", answer.text);
+    }
+    assert_eq!(list_services(app, "es").await.status, 429);
+}
+
 #[tokio::test]
 async fn burst_then_429_with_retry_after() {
     let app = spawn_limited_app().await;
@@ -108,22 +131,9 @@ async fn replayed_requests_spend_no_budget() {
     let nonce = nonce();
     let string_to_sign = format!("{SERVICES_PATH}{nonce}");
 
-    for attempt in 0..(3 * BURST) {
-        let request = app.with_signature(app.http.get(app.url(SERVICES_PATH)), &nonce, &string_to_sign);
-        let answer = app.send(request).await;
-        if attempt == 0 {
-            assert_eq!(answer.status, 200, "first send: {}", answer.text);
-        } else {
-            assert_problem(&answer, 401, "NONCE_REUSED", &format!("replay {attempt}"));
-        }
-    }
+    send_with_replays(&app, || app.with_signature(app.http.get(app.url(SERVICES_PATH)), &nonce, &string_to_sign)).await;
 
-    // The first send took one token.
-    for request in 1..BURST {
-        let answer = list_services(&app, "es").await;
-        assert_eq!(answer.status, 200, "request {request} within the burst: {}", answer.text);
-    }
-    assert_eq!(list_services(&app, "es").await.status, 429);
+    assert_one_token_spent(&app).await;
 }
 
 #[tokio::test]
@@ -147,20 +157,11 @@ async fn replayed_payments_spend_no_budget() {
     let nonce = nonce();
     let string_to_sign = format!("{PAY_PATH}{nonce}{EXAMPLE_PAYMENT}");
 
-    for attempt in 0..(3 * BURST) {
+    send_with_replays(&app, || {
         let request = app.http.post(app.url(PAY_PATH)).header("content-type", "application/json").body(EXAMPLE_PAYMENT);
-        let answer = app.send(app.with_signature(request, &nonce, &string_to_sign)).await;
-        if attempt == 0 {
-            assert_eq!(answer.status, 200, "first send: {}", answer.text);
-        } else {
-            assert_problem(&answer, 401, "NONCE_REUSED", &format!("replay {attempt}"));
-        }
-    }
+        app.with_signature(request, &nonce, &string_to_sign)
+    })
+    .await;
 
-    // The first send took one token; the replays gave theirs back.
-    for request in 1..BURST {
-        let answer = list_services(&app, "es").await;
-        assert_eq!(answer.status, 200, "request {request} within the burst: {}", answer.text);
-    }
-    assert_eq!(list_services(&app, "es").await.status, 429);
+    assert_one_token_spent(&app).await;
 }
