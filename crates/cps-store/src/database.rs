@@ -180,7 +180,8 @@ async fn open_sqlite(url: &str) -> Result<Store, StoreError> {
     let pragmas =
         format!("PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_MS}; PRAGMA foreign_keys = ON; PRAGMA synchronous = FULL;");
 
-    // Checkpoints run on their own thread; see `sqlite_checkpointer`.
+    // Checkpoints run on their own thread (see `sqlite_checkpointer`), so the
+    // threshold here is only a backstop.
     let writer_pragmas = format!(
         "PRAGMA journal_mode = WAL; PRAGMA wal_autocheckpoint = {}; {pragmas}",
         crate::sqlite_checkpointer::WRITER_AUTOCHECKPOINT_PAGES

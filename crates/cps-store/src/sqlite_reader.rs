@@ -2,11 +2,11 @@
 //! api-key.
 //!
 //! Through sqlx each read is a message to a worker thread and a wake-up on
-//! the way back; under load those thread switches cost more than the query.
+//! the way back. Under load those thread switches cost more than the query.
 //! Here the calling task runs the query itself on one of a few rusqlite
 //! connections. An indexed read of one row from the page cache takes
-//! microseconds, and in WAL mode readers never wait for the writer, so the
-//! runtime thread is held about as long as by a mutex-guarded map.
+//! microseconds, and in WAL mode a reader does not wait for the writer. The
+//! runtime thread is therefore busy about as long as with a mutex-guarded map.
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -15,8 +15,8 @@ use rusqlite::{Connection, OpenFlags};
 
 use crate::error::StoreError;
 
-/// Read connections: one per runtime thread on a small machine, plus room
-/// for a task that holds one while another thread reads.
+/// Read connections: one per runtime thread on a small machine, plus spares
+/// for a task that still has one while another thread reads.
 const CONNECTIONS: usize = 4;
 
 /// A few read-only connections to one SQLite file.

@@ -257,8 +257,8 @@ async fn mixed_outcomes_of_one_client_never_fail() {
 #[tokio::test]
 async fn failing_write_leaves_its_batch_alone() {
     // On SQLite concurrent writes share a transaction. A finalization of an
-    // operation that does not exist fails inside such a batch, which is then
-    // run again write by write; the payments queued with it must still
+    // operation that does not exist fails inside such a batch, so the batch
+    // runs again write by write. The payments queued with it must still
     // commit, each exactly once. On PostgreSQL each write is its own
     // transaction, and the same must hold.
     let app = spawn_app_with_float("1000.00").await;
